@@ -1,0 +1,63 @@
+# agentcron: every set-up step lives here, so a fresh machine needs only `make local` or `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.13. pyenv's python3.13 shim does not resolve
+# while another version is global, so prefer the interpreter itself.
+PYTHON313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
+UV_VERSION := 0.13.9
+SAM_CLI_VERSION := 1.170.0
+UV := .tools/uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SAM := .tools/sam/bin/sam
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
+
+$(UV):
+	@test -n "$(PYTHON313)" || { echo "python3.13 is needed (pyenv install 3.13)"; exit 1; }
+	$(PYTHON313) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(BIN)/agentcron: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-extras --python $(PYTHON313) --quiet
+	@touch $@
+
+install: $(BIN)/agentcron  ## create .venv with the app and dev dependencies from uv.lock
+
+$(SAM):
+	$(PYTHON313) -m venv .tools/sam
+	.tools/sam/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
+
+sam-cli: $(SAM)  ## install the SAM CLI in its own venv (it pins its own boto3 and pydantic)
+
+local: install  ## install and start the local stack on http://127.0.0.1:3000
+	$(BIN)/agentcron local
+
+lint: install  ## ruff, mypy and cfn-lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared local functions
+	$(BIN)/cfn-lint template.yaml
+
+test: install sam-cli  ## install everything and run the whole suite (what CI runs)
+	$(MAKE) --no-print-directory lint
+	SAM_CLI=$(CURDIR)/$(SAM) $(BIN)/python -m pytest -q
+
+layer-requirements: $(UV)  ## regenerate the pinned layer requirements from uv.lock
+	{ echo "# Generated from uv.lock by 'make layer-requirements': the DependenciesLayer's pinned packages."; \
+	  echo "# boto3 is pinned too: the tracer's aws-xray-sdk pulls botocore in, and the pair must match."; \
+	  $(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header --no-annotate --format requirements-txt; \
+	} > layers/requirements.txt
+
+build: sam-cli  ## sam build (no Docker needed)
+	PATH=$(dir $(PYTHON313)):$$PATH $(SAM) build
+
+validate: sam-cli  ## sam validate --lint
+	$(SAM) validate --lint
+
+.PHONY: help install sam-cli local lint test layer-requirements build validate
