@@ -1,0 +1,320 @@
+"""HTTP API entry point: routes only. Each route validates its input into a
+model, calls the core service and returns a view; errors are mapped to
+problem+json by the handlers at the bottom, nowhere else."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from agentcron import errors
+from agentcron.config import settings
+from agentcron.models import (
+    DisableRequest,
+    PreviewRequest,
+    ReplyRequest,
+    RunNowRequest,
+    RunStatus,
+    TaskCreate,
+    TaskPatch,
+)
+from agentcron.observability import logger, metrics, tracer
+from agentcron.problems import (
+    PROBLEM_CONTENT_TYPE,
+    field_errors_from_pydantic,
+    problem_body,
+    status_of,
+)
+from agentcron.queue import RunQueue
+from agentcron.service import Service, utcnow
+from agentcron.store import Store
+from agentcron.tools_catalog import TOOLS
+from agentcron.views import (
+    Health,
+    RunPage,
+    RunView,
+    SchedulePreview,
+    TaskPage,
+    TaskStats,
+    TaskView,
+    ToolList,
+    run_view,
+    task_view,
+)
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+MAX_BODY_BYTES = 256 * 1024
+OPENAPI_INFO: dict[str, Any] = {
+    "title": "agentcron",
+    "version": "1.0.0",
+    "description": "Scheduled Claude agent tasks. Authenticate with a bearer JWT; the owner is its `sub`.",
+    "security_schemes": {"bearer": HTTPBearer(bearerFormat="JWT")},
+    "security": [{"bearer": []}],
+}
+
+app = APIGatewayHttpResolver(enable_validation=True)
+app.enable_swagger(path="/v1/docs", **OPENAPI_INFO)
+
+TaskId = Annotated[str, Path(max_length=64)]
+RunId = Annotated[str, Path(max_length=96)]
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=2048, description="`next_cursor` of the previous page")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retries with the same key and body return the first result",
+    ),
+]
+IfMatch = Annotated[str | None, Header(max_length=64, description='The task `version`, e.g. `"3"`')]
+_VERSION_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+
+@cache
+def service() -> Service:
+    config = settings()
+    return Service(
+        store=Store(config.table_name, due_shards=config.due_shards),
+        queue=RunQueue(config.run_queue_url),
+        tick_seconds=config.tick_seconds,
+    )
+
+
+def owner() -> str:
+    claims = app.current_event.request_context.authorizer.jwt_claim or {}
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise errors.Unauthorized("the bearer token carries no subject")
+    return subject
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = _VERSION_RE.match(value.strip())
+    if match is None:
+        raise errors.InvalidRequest(
+            "If-Match must be a task version",
+            [errors.FieldError("header.if-match", 'expected a version number such as "3"')],
+        )
+    return int(match[1])
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def view_response[V: BaseModel](status: int, view: V, headers: dict[str, str] | None = None) -> Response[V]:
+    """A view with a status other than 200 or extra headers; the resolver serialises it."""
+    return Response(status, content_type="application/json", body=view, headers=headers)
+
+
+# ---- tasks ---------------------------------------------------------------
+
+
+@app.post("/v1/tasks", responses={201: {"description": "Created"}}, tags=["tasks"])
+def create_task(
+    body: Annotated[TaskCreate, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[TaskView]:
+    task, created = service().create_task(owner(), body, idempotency_key)
+    headers = {"Location": f"/v1/tasks/{task.id}", **etag(task.version)}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return view_response(201, task_view(task), headers)
+
+
+@app.get("/v1/tasks", tags=["tasks"])
+def list_tasks(
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    enabled: Annotated[bool | None, Query()] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    schedule_type: Annotated[Literal["cron", "interval", "once", "preset", "manual"] | None, Query()] = None,
+) -> TaskPage:
+    page = service().list_tasks(
+        owner(), limit=limit, cursor=cursor, enabled=enabled, tag=tag, schedule_type=schedule_type
+    )
+    return TaskPage(items=[task_view(t) for t in page.items], next_cursor=page.next_cursor)
+
+
+@app.get("/v1/tasks/due", tags=["tasks"])
+def due_tasks() -> TaskPage:
+    return TaskPage(items=[task_view(t) for t in service().due_tasks(owner())], next_cursor=None)
+
+
+@app.get("/v1/tasks/<task_id>", tags=["tasks"])
+def get_task(task_id: TaskId) -> Response[TaskView]:
+    svc = service()
+    task = svc.get_task(owner(), task_id)
+    return view_response(200, task_view(task, next_runs=svc.upcoming(task)), etag(task.version))
+
+
+@app.patch("/v1/tasks/<task_id>", tags=["tasks"])
+def update_task(
+    task_id: TaskId, body: Annotated[TaskPatch, Body()], if_match: IfMatch = None
+) -> Response[TaskView]:
+    task = service().update_task(owner(), task_id, body, parse_if_match(if_match))
+    return view_response(200, task_view(task), etag(task.version))
+
+
+@app.delete("/v1/tasks/<task_id>", responses={204: {"description": "Deleted"}}, tags=["tasks"])
+def delete_task(task_id: TaskId, if_match: IfMatch = None) -> Response[None]:
+    service().delete_task(owner(), task_id, parse_if_match(if_match))
+    return Response(204)
+
+
+@app.post("/v1/tasks/<task_id>/enable", tags=["tasks"])
+def enable_task(task_id: TaskId) -> TaskView:
+    return task_view(service().enable_task(owner(), task_id))
+
+
+@app.post("/v1/tasks/<task_id>/disable", tags=["tasks"])
+def disable_task(task_id: TaskId, body: Annotated[DisableRequest | None, Body()] = None) -> TaskView:
+    return task_view(service().disable_task(owner(), task_id, body.reason if body else None))
+
+
+@app.post("/v1/tasks/<task_id>/runs", responses={202: {"description": "Queued"}}, tags=["runs"])
+def run_task_now(
+    task_id: TaskId,
+    body: Annotated[RunNowRequest | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[RunView]:
+    variables = body.variables if body else {}
+    run, created = service().run_now(owner(), task_id, variables, idempotency_key)
+    headers = {"Location": f"/v1/runs/{run.id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return view_response(202, run_view(run), headers)
+
+
+@app.get("/v1/tasks/<task_id>/runs", tags=["runs"])
+def list_task_runs(
+    task_id: TaskId,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    status: Annotated[RunStatus | None, Query()] = None,
+) -> RunPage:
+    page = service().list_task_runs(owner(), task_id, limit=limit, cursor=cursor, status=status)
+    return RunPage(items=[run_view(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@app.get("/v1/tasks/<task_id>/stats", tags=["tasks"])
+def task_stats(task_id: TaskId) -> TaskStats:
+    return service().stats(owner(), task_id)
+
+
+# ---- runs ----------------------------------------------------------------
+
+
+@app.get("/v1/runs", tags=["runs"])
+def list_runs(
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    status: Annotated[RunStatus | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 instant with offset")] = None,
+) -> RunPage:
+    if since is not None and since.tzinfo is None:
+        raise errors.InvalidRequest(
+            "since needs an offset", [errors.FieldError("query.since", "must carry a UTC offset")]
+        )
+    page = service().list_runs(owner(), limit=limit, cursor=cursor, status=status, since=since)
+    return RunPage(items=[run_view(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@app.get("/v1/runs/<run_id>", tags=["runs"])
+def get_run(run_id: RunId) -> RunView:
+    return run_view(service().get_run(owner(), run_id))
+
+
+@app.post("/v1/runs/<run_id>/reply", responses={202: {"description": "Queued"}}, tags=["runs"])
+def reply_to_run(run_id: RunId, body: Annotated[ReplyRequest, Body()]) -> Response[RunView]:
+    return view_response(202, run_view(service().reply_to_run(owner(), run_id, body.reply)))
+
+
+@app.post("/v1/runs/<run_id>/cancel", tags=["runs"])
+def cancel_run(run_id: RunId) -> RunView:
+    return run_view(service().cancel_run(owner(), run_id))
+
+
+# ---- schedules, tools, meta ------------------------------------------------
+
+
+@app.post("/v1/schedules/preview", tags=["schedules"])
+def preview_schedule(body: Annotated[PreviewRequest, Body()]) -> SchedulePreview:
+    owner()
+    return service().preview(body)
+
+
+@app.get("/v1/tools", tags=["tools"])
+def list_tools() -> ToolList:
+    owner()
+    return ToolList(items=list(TOOLS))
+
+
+@app.get("/v1/health", tags=["meta"], security=[])
+def health() -> Health:
+    return Health(status="ok", time=utcnow())
+
+
+@app.get("/v1/openapi.json", tags=["meta"], include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(200, content_type="application/json", body=app.get_openapi_json_schema(**OPENAPI_INFO))
+
+
+# ---- errors: the one mapping to HTTP ---------------------------------------
+
+
+def problem(status: int, detail: str, field_errors: list[errors.FieldError] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=problem_body(status, detail, field_errors or []),
+    )
+
+
+@app.exception_handler(errors.AgentcronError)  # type: ignore[untyped-decorator]
+def handle_core_error(error: errors.AgentcronError) -> Response[str]:
+    field_errors = error.errors if isinstance(error, errors.InvalidRequest) else None
+    return problem(status_of(error), error.detail, field_errors)
+
+
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+def handle_validation_error(error: RequestValidationError) -> Response[str]:
+    field_errors = field_errors_from_pydantic(error.errors())
+    summary = "; ".join(f"{e.loc}: {e.message}" for e in field_errors[:5])
+    return problem(422, f"the request is not valid: {summary}", field_errors)
+
+
+@app.not_found
+def handle_not_found(_: Exception) -> Response[str]:
+    return problem(404, f"no route for {app.current_event.http_method} {app.current_event.path}")
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def handle_unexpected(error: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    return problem(500, "internal error; the request id in the logs identifies it")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    body = event.get("body")
+    if body is not None and len(body) > MAX_BODY_BYTES:
+        # Checked before routing: validating a huge body would be the expensive part.
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
+            "body": problem_body(413, f"request body is larger than {MAX_BODY_BYTES // 1024} KiB"),
+        }
+    return app.resolve(event, context)

@@ -1,0 +1,62 @@
+"""Typed errors raised by the core. The API maps them to HTTP in one place
+(`agentcron.problems`), so core code never speaks HTTP status codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid field: `loc` is the path into the request (e.g. ``body.schedule.timezone``)."""
+
+    loc: str
+    message: str
+
+
+class AgentcronError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(AgentcronError):
+    """The resource does not exist, or belongs to another owner (never tell which)."""
+
+
+class Conflict(AgentcronError):
+    """The request is valid but clashes with the resource's current state."""
+
+
+class PreconditionFailed(AgentcronError):
+    """An ``If-Match`` version no longer matches."""
+
+
+class InvalidRequest(AgentcronError):
+    """Input that parses but is not acceptable, with one entry per bad field."""
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+
+class BadRequest(AgentcronError):
+    """Input that cannot be understood at all (e.g. a forged cursor)."""
+
+
+class PayloadTooLarge(AgentcronError):
+    """The request body exceeds what the API accepts."""
+
+
+class Unauthorized(AgentcronError):
+    """No usable identity on the request."""
+
+
+class IdempotencyKeyReused(AgentcronError):
+    """An ``Idempotency-Key`` was sent again with a different request."""
+
+
+class QueueUnavailable(AgentcronError):
+    """The run queue refused a message; the run stays QUEUED for recovery."""

@@ -1,0 +1,49 @@
+"""Identifiers. Task ids are ULIDs, so sorting by id sorts by creation time
+(newest-first listings need no extra index attribute). Run ids embed their task
+and scheduled instant, so a claim of the same occurrence always yields the same
+id and a conditional put makes it exactly-once."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TASK_ID_RE = re.compile(r"^task_[0-9A-HJKMNP-TV-Z]{26}$")
+RUN_ID_RE = re.compile(r"^run_(?P<task>[0-9A-HJKMNP-TV-Z]{26})_(?P<epoch>\d{10})(?P<suffix>[0-9a-z]{0,12})$")
+
+
+def _ulid(now_ms: int | None = None) -> str:
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 0x1F])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def new_task_id(now_ms: int | None = None) -> str:
+    return f"task_{_ulid(now_ms)}"
+
+
+def is_task_id(value: str) -> bool:
+    return bool(TASK_ID_RE.match(value))
+
+
+def scheduled_run_id(task_id: str, scheduled_epoch: int) -> str:
+    """The one id of a task's occurrence: claiming it twice names the same item."""
+    return f"run_{task_id.removeprefix('task_')}_{scheduled_epoch:010d}"
+
+
+def manual_run_id(task_id: str, requested_epoch: int) -> str:
+    """Manual runs get a random suffix so two in the same second stay distinct
+    (a retried request is matched through its Idempotency-Key record instead)."""
+    return f"{scheduled_run_id(task_id, requested_epoch)}m{_ulid()[-8:].lower()}"
+
+
+def task_id_of_run(run_id: str) -> str | None:
+    """The task a run id belongs to, or None when the id is not one of ours."""
+    match = RUN_ID_RE.match(run_id)
+    return f"task_{match['task']}" if match else None

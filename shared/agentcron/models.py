@@ -1,0 +1,273 @@
+"""Pydantic models at every boundary: API input (`*Create`, `*Patch`), the
+stored/returned resources (`Task`, `Run`) and the values inside them.
+
+Input models forbid unknown fields and bound every string and collection, so
+hostile input is a 422 naming the field, never a 500 or a giant item."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from agentcron.schedules import Schedule
+from agentcron.tools_catalog import TOOL_NAMES
+
+MAX_PROMPT_CHARS = 50_000
+MAX_VARIABLES = 50
+MAX_VARIABLE_VALUE_CHARS = 10_000
+MAX_TAGS = 20
+
+# Names are shown in tables and logs: printable text only, no control characters.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+Description = Annotated[str, StringConstraints(max_length=2_000)]
+Prompt = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PROMPT_CHARS)]
+Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")]
+VariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+VariableValue = Annotated[str, StringConstraints(max_length=MAX_VARIABLE_VALUE_CHARS)]
+Model = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.:@_-]{0,99}$")]
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+
+
+def _bounded_variables(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_VARIABLES:
+        raise ValueError(f"at most {MAX_VARIABLES} variables are allowed")
+    return value
+
+
+def _known_tools(value: list[str]) -> list[str]:
+    unknown = sorted(set(value) - TOOL_NAMES)
+    if unknown:
+        raise ValueError(f"unknown tool(s) {', '.join(unknown)}; GET /v1/tools lists the allowed names")
+    if len(set(value)) != len(value):
+        raise ValueError("tools must not repeat")
+    return value
+
+
+Variables = Annotated[dict[VariableName, VariableValue], AfterValidator(_bounded_variables)]
+ToolList = Annotated[list[str], Field(max_length=len(TOOL_NAMES)), AfterValidator(_known_tools)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
+
+
+class StrictInput(BaseModel):
+    """Base of request bodies: unknown fields are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_PROMPT_CHARS)
+
+
+class StoredModel(BaseModel):
+    """Base of stored items: table keys and future attributes are ignored on read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class RunStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    WAITING_INPUT = "WAITING_INPUT"
+    CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"
+    MISSED = "MISSED"
+
+
+ACTIVE_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+CANCELLABLE_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.WAITING_INPUT})
+FINAL_STATUSES = frozenset(
+    {
+        RunStatus.SUCCEEDED,
+        RunStatus.FAILED,
+        RunStatus.TIMED_OUT,
+        RunStatus.CANCELLED,
+        RunStatus.SKIPPED,
+        RunStatus.MISSED,
+    }
+)
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    REPLY = "reply"
+    CONSOLE = "console"
+
+
+class Policies(StrictInput):
+    overlap: Literal["skip", "allow", "buffer_one"] = "skip"
+    misfire: Literal["skip", "run_once", "catch_up"] = "run_once"
+    misfire_grace_seconds: int = Field(default=300, ge=0, le=86_400)
+    catch_up_max: int = Field(default=10, ge=1, le=100)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    timeout_seconds: int = Field(default=300, ge=10, le=900)
+    auto_pause_after_failures: int = Field(default=5, ge=1, le=100)
+    max_runs: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class AgentConfig(StrictInput):
+    model: Model = DEFAULT_MODEL
+    max_turns: int = Field(default=10, ge=1, le=50)
+    max_tokens: int = Field(default=4096, ge=1, le=64_000)
+    tools: ToolList = Field(default_factory=list)
+
+
+class Notify(StrictInput):
+    webhook_url: AnyHttpUrl | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_only(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and value.scheme != "https":
+            raise ValueError("webhook_url must use https")
+        return value
+
+
+class TaskCreate(StrictInput):
+    name: Name
+    description: Description = ""
+    prompt: Prompt
+    variables: Variables = Field(default_factory=dict)
+    schedule: Schedule
+    enabled: bool = True
+    policies: Policies = Field(default_factory=Policies)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    notify: Notify = Field(default_factory=Notify)
+    tags: Tags = Field(default_factory=list)
+
+
+class TaskPatch(StrictInput):
+    """A partial update: only the fields present are changed. `enabled` is not
+    here on purpose: pausing and resuming go through enable/disable, which keep
+    `paused_reason` honest."""
+
+    name: Name | None = None
+    description: Description | None = None
+    prompt: Prompt | None = None
+    variables: Variables | None = None
+    schedule: Schedule | None = None
+    policies: Policies | None = None
+    agent: AgentConfig | None = None
+    notify: Notify | None = None
+    tags: Tags | None = None
+
+    @field_validator("name", "prompt", "schedule", "policies", "agent", "variables", "tags", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null; omit the field to leave it unchanged")
+        return value
+
+
+class DisableRequest(StrictInput):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class RunNowRequest(StrictInput):
+    variables: Variables = Field(default_factory=dict)
+
+
+class ReplyRequest(StrictInput):
+    reply: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class PreviewRequest(StrictInput):
+    schedule: Schedule
+    count: int = Field(default=5, ge=1, le=100)
+    after: datetime | None = None
+
+    @field_validator("after")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a UTC offset, e.g. 2026-12-01T09:00:00Z")
+        return value
+
+
+class RunSummary(StoredModel):
+    id: str
+    status: RunStatus
+    scheduled_for: datetime
+    finished_at: datetime | None = None
+
+
+class Task(StoredModel):
+    id: str
+    owner: str
+    name: str
+    description: str = ""
+    prompt: str
+    variables: dict[str, str] = Field(default_factory=dict)
+    schedule: Schedule
+    enabled: bool = True
+    paused_reason: str | None = None
+    policies: Policies = Field(default_factory=Policies)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    notify: Notify = Field(default_factory=Notify)
+    tags: list[str] = Field(default_factory=list)
+    version: int = 1
+    next_run_at: int | None = None
+    last_run: RunSummary | None = None
+    consecutive_failures: int = 0
+    runs_scheduled: int = 0
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class RunError(StoredModel):
+    type: str
+    message: str
+
+
+class Usage(StoredModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+
+class Run(StoredModel):
+    id: str
+    task_id: str
+    owner: str
+    status: RunStatus
+    trigger: Trigger
+    scheduled_for: datetime
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    attempt: int = 0
+    prompt: str | None = None
+    variables: dict[str, str] = Field(default_factory=dict)
+    output: str | None = None
+    question: str | None = None
+    reply: str | None = None
+    error: RunError | None = None
+    usage: Usage | None = None
+    duration_ms: int | None = None
+    model: str | None = None
+    transcript_key: str | None = None
+    reason: str | None = None
+
+
+_CURSOR_RE = re.compile(r"^[A-Za-z0-9_-]{1,2048}$")
+
+
+def is_cursor_shaped(value: str) -> bool:
+    return bool(_CURSOR_RE.match(value))

@@ -1,0 +1,49 @@
+"""The run queue: what a run message carries and how it is sent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict
+
+from agentcron.errors import QueueUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+
+MAX_DELAY_SECONDS = 900  # SQS's own ceiling for DelaySeconds
+
+
+class RunMessage(BaseModel):
+    """The body of a run-queue message: just enough to find the run. The run
+    item is the source of truth; a stale or duplicate message is harmless
+    because the runner claims QUEUED → RUNNING conditionally."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str
+    task_id: str
+    owner: str
+
+
+class RunQueue:
+    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+        self.queue_url = queue_url
+        self._client: Any = client
+
+    @property
+    def client(self) -> SQSClient:
+        if self._client is None:
+            self._client = boto3.client("sqs")
+        return self._client  # type: ignore[no-any-return]
+
+    def send(self, message: RunMessage, *, delay_seconds: int = 0) -> None:
+        delay = max(0, min(MAX_DELAY_SECONDS, delay_seconds))
+        try:
+            self.client.send_message(
+                QueueUrl=self.queue_url, MessageBody=message.model_dump_json(), DelaySeconds=delay
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise QueueUnavailable(f"could not queue run {message.run_id}: {error}") from error

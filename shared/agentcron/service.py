@@ -1,0 +1,291 @@
+"""Core logic behind the API: tasks, runs, previews, stats.
+
+Handlers validate input into models and call these; these call the store and
+the queue. Time comes from an injected clock so tests can move it."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentcron.errors import Conflict, PreconditionFailed, QueueUnavailable
+from agentcron.ids import manual_run_id, new_task_id
+from agentcron.models import (
+    CANCELLABLE_STATUSES,
+    PreviewRequest,
+    Run,
+    RunStatus,
+    Task,
+    TaskCreate,
+    TaskPatch,
+    Trigger,
+)
+from agentcron.observability import logger
+from agentcron.queue import RunMessage, RunQueue
+from agentcron.schedules import Schedule, describe, next_occurrence, next_occurrences, to_epoch
+from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store, request_hash
+from agentcron.views import FailureSummary, SchedulePreview, TaskStats
+
+STATS_WINDOW = 100
+NEXT_RUNS_SHOWN = 5
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def next_run_epoch(schedule: Schedule, *, now: datetime, anchor: datetime) -> int | None:
+    """The first occurrence at or after `now` (a once-task due this very second still runs)."""
+    occurrence = next_occurrence(schedule, now - timedelta(seconds=1), anchor=anchor)
+    return None if occurrence is None else to_epoch(occurrence)
+
+
+@dataclass
+class Service:
+    store: Store
+    queue: RunQueue
+    clock: Callable[[], datetime] = field(default=utcnow)
+    tick_seconds: int = 300
+
+    # ---- tasks -------------------------------------------------------
+
+    def create_task(self, owner: str, body: TaskCreate, idempotency_key: str | None) -> tuple[Task, bool]:
+        """Returns the task and whether this request created it (False on an idempotent replay)."""
+        now = self.clock()
+        task = Task(
+            id=new_task_id(),
+            owner=owner,
+            **body.model_dump(exclude={"schedule", "policies", "agent", "notify"}),
+            schedule=body.schedule,
+            policies=body.policies,
+            agent=body.agent,
+            notify=body.notify,
+            next_run_at=next_run_epoch(body.schedule, now=now, anchor=now) if body.enabled else None,
+            paused_reason=None if body.enabled else "created disabled",
+            created_at=now,
+            updated_at=now,
+        )
+        claim = self._claim(owner, idempotency_key, "create_task", body.model_dump(mode="json"), task.id)
+        task_id = self.store.create_task(task, claim)
+        if task_id != task.id:
+            return self.store.get_task(owner, task_id, include_deleted=True), False
+        return task, True
+
+    def get_task(self, owner: str, task_id: str) -> Task:
+        return self.store.get_task(owner, task_id)
+
+    def upcoming(self, task: Task, count: int = NEXT_RUNS_SHOWN) -> list[datetime]:
+        if not task.enabled or task.next_run_at is None:
+            return []
+        first = datetime.fromtimestamp(task.next_run_at, UTC)
+        return [first, *next_occurrences(task.schedule, first, count - 1, anchor=task.created_at)]
+
+    def list_tasks(self, owner: str, **filters: Any) -> Page[Task]:
+        return self.store.list_tasks(owner, **filters)
+
+    def update_task(self, owner: str, task_id: str, patch: TaskPatch, if_match: int | None) -> Task:
+        current = self.store.get_task(owner, task_id)
+        changes: dict[str, Any] = {}
+        for name in patch.model_fields_set:
+            value = getattr(patch, name)
+            if value is None:  # only the clearable fields may be null (the model checks)
+                value = "" if name == "description" else {}
+            changes[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        now = self.clock()
+        next_run: int | Keep | None = KEEP
+        if patch.schedule is not None and current.enabled:
+            next_run = next_run_epoch(patch.schedule, now=now, anchor=current.created_at)
+        try:
+            # Always conditional on the version we read: the new next_run_at was
+            # computed from that state (e.g. enabled), so a concurrent change
+            # must not be overwritten with it.
+            return self.store.update_task(
+                owner,
+                task_id,
+                changes,
+                expected_version=if_match if if_match is not None else current.version,
+                now=now,
+                next_run_at=next_run,
+            )
+        except PreconditionFailed:
+            if if_match is not None:
+                raise
+            raise Conflict(f"task {task_id} changed while it was being updated; retry") from None
+
+    def delete_task(self, owner: str, task_id: str, if_match: int | None) -> None:
+        self.store.delete_task(owner, task_id, expected_version=if_match, now=self.clock())
+
+    def enable_task(self, owner: str, task_id: str) -> Task:
+        current = self.store.get_task(owner, task_id)
+        if current.enabled:
+            return current
+        now = self.clock()
+        return self.store.update_task(
+            owner,
+            task_id,
+            {"enabled": True, "paused_reason": None, "consecutive_failures": 0},
+            expected_version=current.version,
+            now=now,
+            next_run_at=next_run_epoch(current.schedule, now=now, anchor=current.created_at),
+        )
+
+    def disable_task(self, owner: str, task_id: str, reason: str | None) -> Task:
+        current = self.store.get_task(owner, task_id)
+        return self.store.update_task(
+            owner,
+            task_id,
+            {"enabled": False, "paused_reason": reason or "paused by the owner"},
+            expected_version=current.version,
+            now=self.clock(),
+            next_run_at=None,
+        )
+
+    def due_tasks(self, owner: str) -> list[Task]:
+        """The owner's tasks whose next run falls before the next dispatcher tick."""
+        horizon = to_epoch(self.clock()) + self.tick_seconds
+        due: list[Task] = []
+        cursor: str | None = None
+        while True:
+            page = self.store.list_tasks(owner, limit=100, cursor=cursor, enabled=True)
+            due += [t for t in page.items if t.next_run_at is not None and t.next_run_at <= horizon]
+            cursor = page.next_cursor
+            if cursor is None:
+                return sorted(due, key=lambda t: t.next_run_at or 0)
+
+    # ---- runs --------------------------------------------------------
+
+    def run_now(
+        self, owner: str, task_id: str, variables: dict[str, str], idempotency_key: str | None
+    ) -> tuple[Run, bool]:
+        task = self.store.get_task(owner, task_id)
+        if not task.enabled:
+            raise Conflict(f"task {task_id} is paused ({task.paused_reason}); enable it first")
+        now = self.clock()
+        run = Run(
+            id=manual_run_id(task.id, to_epoch(now)),
+            task_id=task.id,
+            owner=owner,
+            status=RunStatus.QUEUED,
+            trigger=Trigger.MANUAL,
+            scheduled_for=now,
+            created_at=now,
+            variables=variables,
+        )
+        claim = self._claim(owner, idempotency_key, f"run_now:{task_id}", {"variables": variables}, run.id)
+        run_id = self.store.create_run(run, claim)
+        if run_id != run.id:
+            return self.store.get_run(owner, run_id), False
+        self._enqueue(run)
+        return run, True
+
+    def get_run(self, owner: str, run_id: str) -> Run:
+        return self.store.get_run(owner, run_id)
+
+    def list_task_runs(
+        self, owner: str, task_id: str, *, limit: int, cursor: str | None, status: RunStatus | None
+    ) -> Page[Run]:
+        return self.store.list_task_runs(owner, task_id, limit=limit, cursor=cursor, status=status)
+
+    def list_runs(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: RunStatus | None,
+        since: datetime | None,
+    ) -> Page[Run]:
+        return self.store.list_owner_runs(owner, limit=limit, cursor=cursor, status=status, since=since)
+
+    def cancel_run(self, owner: str, run_id: str) -> Run:
+        return self.store.transition_run(
+            owner,
+            run_id,
+            from_statuses=CANCELLABLE_STATUSES,
+            to_status=RunStatus.CANCELLED,
+            fields={"finished_at": self.clock().isoformat(), "reason": "cancelled by the owner"},
+            remove=("question",),
+        )
+
+    def reply_to_run(self, owner: str, run_id: str, reply: str) -> Run:
+        now = self.clock()
+        run = self.store.transition_run(
+            owner,
+            run_id,
+            from_statuses={RunStatus.WAITING_INPUT},
+            to_status=RunStatus.QUEUED,
+            fields={"reply": reply},
+            active_until=to_epoch(now) + QUEUED_GRACE_SECONDS,
+        )
+        self._enqueue(run)
+        return run
+
+    def _enqueue(self, run: Run) -> None:
+        delay = max(0, to_epoch(run.scheduled_for) - to_epoch(self.clock()))
+        try:
+            message = RunMessage(run_id=run.id, task_id=run.task_id, owner=run.owner)
+            self.queue.send(message, delay_seconds=delay)
+        except QueueUnavailable:
+            # The run is stored QUEUED; the dispatcher's recovery re-sends overdue
+            # QUEUED runs, so the request still succeeds.
+            logger.warning("run stored but not queued; recovery will re-send", extra={"run_id": run.id})
+
+    # ---- read models ---------------------------------------------------
+
+    def preview(self, request: PreviewRequest) -> SchedulePreview:
+        now = self.clock()
+        after = request.after or now
+        return SchedulePreview(
+            description=describe(request.schedule),
+            occurrences=next_occurrences(request.schedule, after, request.count, anchor=now),
+        )
+
+    def stats(self, owner: str, task_id: str) -> TaskStats:
+        runs = self.store.list_task_runs(owner, task_id, limit=STATS_WINDOW, cursor=None, status=None).items
+        counts = Counter(run.status.value for run in runs)
+        decided = counts["SUCCEEDED"] + counts["FAILED"] + counts["TIMED_OUT"]
+        durations = sorted(run.duration_ms for run in runs if run.duration_ms is not None)
+        failures = [run for run in runs if run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT)][:5]
+        return TaskStats(
+            task_id=task_id,
+            window=len(runs),
+            counts=dict(counts),
+            success_rate=round(counts["SUCCEEDED"] / decided, 4) if decided else None,
+            duration_ms_p50=_percentile(durations, 50),
+            duration_ms_p95=_percentile(durations, 95),
+            input_tokens_total=sum(run.usage.input_tokens for run in runs if run.usage),
+            output_tokens_total=sum(run.usage.output_tokens for run in runs if run.usage),
+            last_failures=[
+                FailureSummary(run_id=r.id, scheduled_for=r.scheduled_for, status=r.status, error=r.error)
+                for r in failures
+            ],
+        )
+
+    # ---- helpers -------------------------------------------------------
+
+    @staticmethod
+    def _claim(
+        owner: str, key: str | None, operation: str, payload: dict[str, Any], resource_id: str
+    ) -> IdempotencyClaim | None:
+        if key is None:
+            return None
+        return IdempotencyClaim(
+            owner=owner,
+            key=key,
+            request_hash=request_hash({"operation": operation, "payload": payload}),
+            resource_id=resource_id,
+        )
+
+
+def _percentile(sorted_values: list[int], percentile: int) -> int | None:
+    """Nearest-rank percentile: an actual observed duration, never interpolated."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(percentile / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]

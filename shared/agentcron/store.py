@@ -1,0 +1,545 @@
+"""The only module that talks to DynamoDB.
+
+Key layout (docs/architecture.md): a task and its runs and memory share the
+partition ``TASK#<id>``; the ``ByOwner`` index lists an owner's tasks and runs
+newest first; the sparse ``Due`` index holds only enabled, undeleted tasks that
+have a next occurrence, and this module is the one place that keeps those
+attributes consistent with ``enabled``/``deleted_at``/the schedule.
+
+Every read by id checks the owner and answers NotFound for someone else's
+item, so callers cannot forget isolation. Nothing here uses Scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+import boto3
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from agentcron.errors import BadRequest, Conflict, IdempotencyKeyReused, NotFound, PreconditionFailed
+from agentcron.ids import task_id_of_run
+from agentcron.models import ACTIVE_STATUSES, Run, RunStatus, Task
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+BY_OWNER_INDEX: Final = "ByOwner"
+DUE_INDEX: Final = "Due"
+ACTIVE_INDEX: Final = "Active"
+IDEMPOTENCY_TTL_SECONDS: Final = 24 * 3600
+# How long a QUEUED run may wait past its scheduled time before recovery looks at it.
+QUEUED_GRACE_SECONDS: Final = 120
+_MAX_QUERY_ROUNDS: Final = 10
+
+
+class Keep:
+    """Marker: leave the due attributes as they are."""
+
+
+KEEP: Final = Keep()
+
+
+@dataclass(frozen=True)
+class Page[T]:
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """What a create/run-now request asks to be remembered under its key."""
+
+    owner: str
+    key: str
+    request_hash: str
+    resource_id: str
+
+
+def shard_of(task_id: str, shards: int) -> str:
+    digest = hashlib.sha256(task_id.encode()).digest()
+    return str(int.from_bytes(digest[:4], "big") % shards)
+
+
+def request_hash(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _epoch(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+def task_key(task_id: str) -> dict[str, str]:
+    return {"PK": f"TASK#{task_id}", "SK": "TASK"}
+
+
+def run_key(task_id: str, run_id: str) -> dict[str, str]:
+    return {"PK": f"TASK#{task_id}", "SK": f"RUN#{run_id}"}
+
+
+def _idem_key(owner: str, key: str) -> dict[str, str]:
+    return {"PK": f"IDEM#{owner}#{key}", "SK": "IDEM"}
+
+
+def _encode_cursor(keys: Mapping[str, Any]) -> str:
+    raw = json.dumps({k: str(v) for k, v in keys.items()}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, expected: Mapping[str, str], key_names: Iterable[str]) -> dict[str, str]:
+    """Decode a cursor and prove it belongs to this very listing: a cursor
+    forged or copied from another owner's listing is a 400, never a 500 and
+    never a way into someone else's partition."""
+    invalid = BadRequest("cursor is not valid for this listing; start again without it")
+    if len(cursor) > 2048:
+        raise invalid
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise invalid from exc
+    names = set(key_names)
+    if (
+        not isinstance(decoded, dict)
+        or set(decoded) != names
+        or not all(isinstance(v, str) and 0 < len(v) <= 600 for v in decoded.values())
+        or any(decoded.get(k) != v for k, v in expected.items())
+    ):
+        raise invalid
+    return decoded
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class Store:
+    def __init__(self, table_name: str, *, due_shards: int, table: Table | None = None) -> None:
+        self.table: Table = table if table is not None else boto3.resource("dynamodb").Table(table_name)
+        self.table_name = table_name
+        self.due_shards = due_shards
+        self._client = self.table.meta.client
+
+    # ---- item shapes -------------------------------------------------
+
+    def task_item(self, task: Task) -> dict[str, Any]:
+        item: dict[str, Any] = task.model_dump(mode="json", exclude_none=True)
+        item.update(task_key(task.id))
+        if task.deleted_at is None:
+            item["GSI1PK"] = f"OWNER#{task.owner}#TASKS"
+            item["GSI1SK"] = task.id
+        if task.next_run_at is not None and task.enabled and task.deleted_at is None:
+            item["due_shard"] = shard_of(task.id, self.due_shards)
+        else:
+            item.pop("next_run_at", None)
+        return item
+
+    def run_item(self, run: Run) -> dict[str, Any]:
+        item: dict[str, Any] = run.model_dump(mode="json", exclude_none=True)
+        item.update(run_key(run.task_id, run.id))
+        item["GSI1PK"] = f"OWNER#{run.owner}#RUNS"
+        item["GSI1SK"] = f"{_epoch(run.scheduled_for):010d}#{run.id}"
+        if run.status in ACTIVE_STATUSES:
+            item["active_shard"] = shard_of(run.task_id, self.due_shards)
+            item["active_until"] = _epoch(run.scheduled_for) + QUEUED_GRACE_SECONDS
+        return item
+
+    # ---- tasks -------------------------------------------------------
+
+    def create_task(self, task: Task, idempotency: IdempotencyClaim | None = None) -> str:
+        """Write a new task (and its idempotency record, atomically).
+        Returns the id of the task that the request stands for: a replay with
+        the same key and body returns the earlier task's id."""
+        put = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": self.task_item(task),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+        return self._write_with_idempotency(put, idempotency, task.id)
+
+    def get_task(self, owner: str, task_id: str, *, include_deleted: bool = False) -> Task:
+        item = self._get(task_key(task_id))
+        if item is None or item.get("owner") != owner:
+            raise NotFound(f"task {task_id} not found")
+        if item.get("deleted_at") and not include_deleted:
+            raise NotFound(f"task {task_id} not found (it was deleted)")
+        return Task.model_validate(item)
+
+    def list_tasks(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        enabled: bool | None = None,
+        tag: str | None = None,
+        schedule_type: str | None = None,
+    ) -> Page[Task]:
+        partition = f"OWNER#{owner}#TASKS"
+        filters: list[ConditionBase] = []
+        if enabled is not None:
+            filters.append(Attr("enabled").eq(enabled))
+        if tag is not None:
+            filters.append(Attr("tags").contains(tag))
+        if schedule_type is not None:
+            filters.append(Attr("schedule.type").eq(schedule_type))
+        return self._query_page(
+            index=BY_OWNER_INDEX,
+            key_condition=Key("GSI1PK").eq(partition),
+            key_names=("PK", "SK", "GSI1PK", "GSI1SK"),
+            expected={"GSI1PK": partition},
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            parse=Task.model_validate,
+        )
+
+    def update_task(
+        self,
+        owner: str,
+        task_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None,
+        now: datetime,
+        next_run_at: int | Keep | None = KEEP,
+        remove: Iterable[str] = (),
+    ) -> Task:
+        """Apply `changes` (already validated model values, JSON-dumped) as one
+        conditional UpdateItem, bumping `version`. Fields other writers own
+        (run counters, last_run) are never overwritten wholesale."""
+        names: dict[str, str] = {"#owner": "owner", "#version": "version", "#updated": "updated_at"}
+        values: dict[str, Any] = {":owner": owner, ":one": 1, ":updated": now.isoformat()}
+        sets = ["#version = #version + :one", "#updated = :updated"]
+        removes: list[str] = []
+        for index, (field, value) in enumerate(changes.items()):
+            names[f"#f{index}"] = field
+            if value is None:
+                removes.append(f"#f{index}")
+            else:
+                values[f":v{index}"] = value
+                sets.append(f"#f{index} = :v{index}")
+        for index, field in enumerate(remove):
+            names[f"#r{index}"] = field
+            removes.append(f"#r{index}")
+        if not isinstance(next_run_at, Keep):
+            names["#next"], names["#shard"] = "next_run_at", "due_shard"
+            if next_run_at is None:
+                removes += ["#next", "#shard"]
+            else:
+                values[":next"], values[":shard"] = next_run_at, shard_of(task_id, self.due_shards)
+                sets += ["#next = :next", "#shard = :shard"]
+        condition = "attribute_exists(PK) AND #owner = :owner AND attribute_not_exists(deleted_at)"
+        if expected_version is not None:
+            values[":expected"] = expected_version
+            condition += " AND #version = :expected"
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            result = self.table.update_item(
+                Key=task_key(task_id),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            old = self._old_item(error, task_key(task_id))
+            self._raise_task_condition(old, owner, task_id, expected_version)
+            raise
+        return Task.model_validate(_plain(result["Attributes"]))
+
+    def delete_task(self, owner: str, task_id: str, *, expected_version: int | None, now: datetime) -> None:
+        """Soft delete: the task leaves listings and the due set; its runs stay."""
+        self.update_task(
+            owner,
+            task_id,
+            {"enabled": False, "deleted_at": now.isoformat()},
+            expected_version=expected_version,
+            now=now,
+            next_run_at=None,
+            remove=("GSI1PK", "GSI1SK"),
+        )
+
+    @staticmethod
+    def _raise_task_condition(
+        old: Mapping[str, Any] | None, owner: str, task_id: str, expected_version: int | None
+    ) -> None:
+        if old is None or old.get("owner") != owner or old.get("deleted_at"):
+            raise NotFound(f"task {task_id} not found")
+        if expected_version is not None and int(old.get("version", 0)) != expected_version:
+            raise PreconditionFailed(
+                f"task {task_id} is at version {old.get('version')}, not {expected_version}; "
+                "GET it again and retry"
+            )
+
+    # ---- runs --------------------------------------------------------
+
+    def create_run(self, run: Run, idempotency: IdempotencyClaim | None = None) -> str:
+        put = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": self.run_item(run),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+        return self._write_with_idempotency(put, idempotency, run.id)
+
+    def get_run(self, owner: str, run_id: str) -> Run:
+        task_id = task_id_of_run(run_id)
+        if task_id is None:
+            raise NotFound(f"run {run_id} not found")
+        item = self._get(run_key(task_id, run_id))
+        if item is None or item.get("owner") != owner:
+            raise NotFound(f"run {run_id} not found")
+        return Run.model_validate(item)
+
+    def list_task_runs(
+        self, owner: str, task_id: str, *, limit: int, cursor: str | None, status: RunStatus | None
+    ) -> Page[Run]:
+        self.get_task(owner, task_id, include_deleted=True)
+        partition = f"TASK#{task_id}"
+        filters: list[ConditionBase] = [Attr("owner").eq(owner)]
+        if status is not None:
+            filters.append(Attr("status").eq(status.value))
+        return self._query_page(
+            index=None,
+            key_condition=Key("PK").eq(partition) & Key("SK").begins_with("RUN#"),
+            key_names=("PK", "SK"),
+            expected={"PK": partition},
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            parse=Run.model_validate,
+        )
+
+    def list_owner_runs(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: RunStatus | None,
+        since: datetime | None,
+    ) -> Page[Run]:
+        partition = f"OWNER#{owner}#RUNS"
+        key_condition: ConditionBase = Key("GSI1PK").eq(partition)
+        if since is not None:
+            key_condition = key_condition & Key("GSI1SK").gte(f"{max(_epoch(since), 0):010d}")
+        filters: list[ConditionBase] = []
+        if status is not None:
+            filters.append(Attr("status").eq(status.value))
+        return self._query_page(
+            index=BY_OWNER_INDEX,
+            key_condition=key_condition,
+            key_names=("PK", "SK", "GSI1PK", "GSI1SK"),
+            expected={"GSI1PK": partition},
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            parse=Run.model_validate,
+        )
+
+    def transition_run(
+        self,
+        owner: str,
+        run_id: str,
+        *,
+        from_statuses: Iterable[RunStatus],
+        to_status: RunStatus,
+        fields: Mapping[str, Any] | None = None,
+        remove: Iterable[str] = (),
+        active_until: int | None = None,
+    ) -> Run:
+        """Move a run between states with one conditional write; a run in any
+        other state (or someone else's) is left untouched. Entering QUEUED or
+        RUNNING puts the run in the recovery index until `active_until`;
+        leaving them takes it out."""
+        task_id = task_id_of_run(run_id)
+        if task_id is None:
+            raise NotFound(f"run {run_id} not found")
+        allowed = sorted(s.value for s in from_statuses)
+        names = {"#status": "status", "#owner": "owner"}
+        values: dict[str, Any] = {":owner": owner, ":to": to_status.value}
+        placeholders = []
+        for index, status in enumerate(allowed):
+            values[f":from{index}"] = status
+            placeholders.append(f":from{index}")
+        sets = ["#status = :to"]
+        for index, (field, value) in enumerate((fields or {}).items()):
+            names[f"#f{index}"] = field
+            values[f":v{index}"] = value
+            sets.append(f"#f{index} = :v{index}")
+        removes = [f"#r{index}" for index, _ in enumerate(remove)]
+        names.update({f"#r{index}": field for index, field in enumerate(remove)})
+        names["#ashard"], names["#auntil"] = "active_shard", "active_until"
+        if to_status in ACTIVE_STATUSES:
+            if active_until is None:
+                raise ValueError("a run entering QUEUED or RUNNING needs active_until")
+            values[":ashard"], values[":auntil"] = shard_of(task_id, self.due_shards), active_until
+            sets += ["#ashard = :ashard", "#auntil = :auntil"]
+        else:
+            removes += ["#ashard", "#auntil"]
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            result = self.table.update_item(
+                Key=run_key(task_id, run_id),
+                UpdateExpression=expression,
+                ConditionExpression=f"attribute_exists(PK) AND #owner = :owner AND #status IN "
+                f"({', '.join(placeholders)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            old = self._old_item(error, run_key(task_id, run_id))
+            if old is None or old.get("owner") != owner:
+                raise NotFound(f"run {run_id} not found") from error
+            raise Conflict(
+                f"run {run_id} is {old.get('status')}; this needs it to be one of {', '.join(allowed)}"
+            ) from error
+        return Run.model_validate(_plain(result["Attributes"]))
+
+    def _old_item(self, error: ClientError, key: dict[str, str]) -> dict[str, Any] | None:
+        """The item that failed a condition: from the error when DynamoDB
+        returns it (ReturnValuesOnConditionCheckFailure), else read back."""
+        old = error.response.get("Item")
+        if old is None:
+            return self._get(key)
+        # The resource layer does not deserialise error bodies: this is wire format.
+        deserializer = TypeDeserializer()
+        return _plain({name: deserializer.deserialize(value) for name, value in old.items()})
+
+    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return None if item is None else _plain(item)
+
+    # ---- idempotency -------------------------------------------------
+
+    def _write_with_idempotency(
+        self, put: dict[str, Any], idempotency: IdempotencyClaim | None, resource_id: str
+    ) -> str:
+        if idempotency is None:
+            self._client.put_item(**put["Put"])
+            return resource_id
+        record = {
+            **_idem_key(idempotency.owner, idempotency.key),
+            "request_hash": idempotency.request_hash,
+            "resource_id": resource_id,
+            "expires_at": _now_epoch() + IDEMPOTENCY_TTL_SECONDS,
+        }
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    put,  # type: ignore[list-item]
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": record,  # type: ignore[typeddict-item]
+                            # An expired record (TTL deletes lazily) no longer binds the key.
+                            "ConditionExpression": "attribute_not_exists(PK) OR expires_at < :now",
+                            "ExpressionAttributeValues": {":now": _now_epoch()},
+                        }
+                    },
+                ]
+            )
+        except self._client.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            codes = [reason.get("Code") for reason in reasons]
+            if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+                return self._replay(idempotency)
+            raise
+        return resource_id
+
+    def _replay(self, claim: IdempotencyClaim) -> str:
+        item = self._get(_idem_key(claim.owner, claim.key))
+        if item is None:  # expired between the write and this read: treat as a conflict to retry
+            raise IdempotencyKeyReused("Idempotency-Key is being reused concurrently; retry the request")
+        if item.get("request_hash") != claim.request_hash:
+            raise IdempotencyKeyReused(
+                "Idempotency-Key was already used with a different request; use a new key"
+            )
+        return str(item["resource_id"])
+
+    # ---- paging ------------------------------------------------------
+
+    def _query_page[T](
+        self,
+        *,
+        index: str | None,
+        key_condition: ConditionBase,
+        key_names: tuple[str, ...],
+        expected: Mapping[str, str],
+        limit: int,
+        cursor: str | None,
+        filters: list[ConditionBase],
+        parse: Callable[[dict[str, Any]], T],
+    ) -> Page[T]:
+        """Newest-first page of at most `limit` items. With filters, DynamoDB
+        may return short pages, so keep querying (bounded) until the page is
+        full; the cursor is built from the last item returned, not from
+        DynamoDB's LastEvaluatedKey, so no matching item is ever skipped."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": key_condition,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if index is not None:
+            kwargs["IndexName"] = index
+        if filters:
+            combined = filters[0]
+            for extra in filters[1:]:
+                combined = combined & extra
+            kwargs["FilterExpression"] = combined
+        if cursor is not None:
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, expected, key_names)
+        items: list[dict[str, Any]] = []
+        last_key: dict[str, Any] | None = None
+        for _ in range(_MAX_QUERY_ROUNDS):
+            response = self.table.query(**kwargs)
+            items.extend(response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if len(items) >= limit or last_key is None:
+                break
+            kwargs["ExclusiveStartKey"] = last_key
+        if len(items) > limit or (len(items) == limit and last_key is not None):
+            items = items[:limit]
+            next_cursor: str | None = _encode_cursor({k: items[-1][k] for k in key_names})
+        elif last_key is not None:
+            next_cursor = _encode_cursor({k: last_key[k] for k in key_names})
+        else:
+            next_cursor = None
+        return Page(items=[parse(_plain(item)) for item in items], next_cursor=next_cursor)
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the models want int/float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _now_epoch() -> int:
+    return int(time.time())

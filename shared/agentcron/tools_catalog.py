@@ -1,0 +1,85 @@
+"""The tools a task may allow. The runner enforces the allow-list; this module
+only describes them (no SDK import), so the API can list and validate them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ToolSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: str  # "client": executed by the runner; "server": run by Anthropic
+    description: str
+    input_schema: dict[str, Any]
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="ask_user",
+        kind="client",
+        description="Pause the run and ask the task's owner a question; the run resumes with the reply.",
+        input_schema={
+            "type": "object",
+            "properties": {"question": {"type": "string", "maxLength": 2000}},
+            "required": ["question"],
+        },
+    ),
+    ToolSpec(
+        name="web_fetch",
+        kind="client",
+        description="HTTP GET a public URL (size and time limited; private addresses refused).",
+        input_schema={
+            "type": "object",
+            "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2048}},
+            "required": ["url"],
+        },
+    ),
+    ToolSpec(
+        name="remember",
+        kind="client",
+        description="Store a value in this task's memory, kept across runs.",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "key": {"type": "string", "maxLength": 128},
+                "value": {"type": "string", "maxLength": 4000},
+            },
+            "required": ["key", "value"],
+        },
+    ),
+    ToolSpec(
+        name="recall",
+        kind="client",
+        description="Read a value from this task's memory.",
+        input_schema={
+            "type": "object",
+            "properties": {"key": {"type": "string", "maxLength": 128}},
+            "required": ["key"],
+        },
+    ),
+    ToolSpec(
+        name="schedule_followup",
+        kind="client",
+        description="Create a one-time follow-up task for the same owner, a bounded delay from now.",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "delay_seconds": {"type": "integer", "minimum": 60, "maximum": 604800},
+                "prompt": {"type": "string", "maxLength": 20000},
+            },
+            "required": ["delay_seconds", "prompt"],
+        },
+    ),
+    ToolSpec(
+        name="web_search",
+        kind="server",
+        description="Anthropic's server-side web search tool.",
+        input_schema={},
+    ),
+)
+
+TOOL_NAMES: frozenset[str] = frozenset(tool.name for tool in TOOLS)

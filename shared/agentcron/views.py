@@ -1,0 +1,189 @@
+"""What the API returns: resource views with working `_links`.
+
+Views are pydantic models so the OpenAPI document describes the responses
+exactly; internal bookkeeping (owner, counters) stays out of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentcron.models import (
+    AgentConfig,
+    Notify,
+    Policies,
+    Run,
+    RunError,
+    RunStatus,
+    RunSummary,
+    Task,
+    Trigger,
+    Usage,
+)
+from agentcron.schedules import Schedule
+from agentcron.tools_catalog import ToolSpec
+
+API_PREFIX = "/v1"
+
+
+class Link(BaseModel):
+    href: str
+    method: str = "GET"
+
+
+class View(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class TaskView(View):
+    id: str
+    name: str
+    description: str
+    prompt: str
+    variables: dict[str, str]
+    schedule: Schedule
+    enabled: bool
+    paused_reason: str | None
+    policies: Policies
+    agent: AgentConfig
+    notify: Notify
+    tags: list[str]
+    version: int
+    next_run_at: datetime | None
+    next_runs: list[datetime] | None = Field(
+        default=None, description="The next occurrences (only on GET of one task)"
+    )
+    last_run: RunSummary | None
+    created_at: datetime
+    updated_at: datetime
+    links: dict[str, Link] = Field(alias="_links")
+
+
+class RunView(View):
+    id: str
+    task_id: str
+    status: RunStatus
+    trigger: Trigger
+    scheduled_for: datetime
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempt: int
+    prompt: str | None
+    variables: dict[str, str]
+    output: str | None
+    question: str | None
+    error: RunError | None
+    usage: Usage | None
+    duration_ms: int | None
+    model: str | None
+    reason: str | None
+    links: dict[str, Link] = Field(alias="_links")
+
+
+class TaskPage(View):
+    items: list[TaskView]
+    next_cursor: str | None
+
+
+class RunPage(View):
+    items: list[RunView]
+    next_cursor: str | None
+
+
+class ToolList(View):
+    items: list[ToolSpec]
+
+
+class SchedulePreview(View):
+    description: str
+    occurrences: list[datetime]
+
+
+class FailureSummary(View):
+    run_id: str
+    scheduled_for: datetime
+    status: RunStatus
+    error: RunError | None
+
+
+class TaskStats(View):
+    task_id: str
+    window: int = Field(description="How many of the most recent runs these figures cover")
+    counts: dict[str, int]
+    success_rate: float | None
+    duration_ms_p50: int | None
+    duration_ms_p95: int | None
+    input_tokens_total: int
+    output_tokens_total: int
+    last_failures: list[FailureSummary]
+
+
+class Health(View):
+    status: str
+    time: datetime
+
+
+def from_epoch(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def task_links(task_id: str) -> dict[str, Link]:
+    base = f"{API_PREFIX}/tasks/{task_id}"
+    return {
+        "self": Link(href=base),
+        "runs": Link(href=f"{base}/runs"),
+        "run_now": Link(href=f"{base}/runs", method="POST"),
+        "stats": Link(href=f"{base}/stats"),
+        "enable": Link(href=f"{base}/enable", method="POST"),
+        "disable": Link(href=f"{base}/disable", method="POST"),
+    }
+
+
+def task_view(task: Task, *, next_runs: list[datetime] | None = None) -> TaskView:
+    data: dict[str, Any] = task.model_dump(
+        include={
+            "id",
+            "name",
+            "description",
+            "prompt",
+            "variables",
+            "enabled",
+            "paused_reason",
+            "tags",
+            "version",
+            "last_run",
+            "created_at",
+            "updated_at",
+        }
+    )
+    return TaskView(
+        **data,
+        schedule=task.schedule,
+        policies=task.policies,
+        agent=task.agent,
+        notify=task.notify,
+        next_run_at=from_epoch(task.next_run_at),
+        next_runs=next_runs,
+        links=task_links(task.id),
+    )
+
+
+def run_links(run: Run) -> dict[str, Link]:
+    base = f"{API_PREFIX}/runs/{run.id}"
+    links = {"self": Link(href=base), "task": Link(href=f"{API_PREFIX}/tasks/{run.task_id}")}
+    if run.status == RunStatus.WAITING_INPUT:
+        links["reply"] = Link(href=f"{base}/reply", method="POST")
+    if run.status in (RunStatus.QUEUED, RunStatus.WAITING_INPUT):
+        links["cancel"] = Link(href=f"{base}/cancel", method="POST")
+    if run.transcript_key:
+        links["transcript"] = Link(href=f"{base}/transcript")
+    return links
+
+
+def run_view(run: Run) -> RunView:
+    data: dict[str, Any] = run.model_dump(exclude={"owner", "reply", "transcript_key"})
+    data["error"], data["usage"] = run.error, run.usage
+    return RunView(**data, links=run_links(run))
