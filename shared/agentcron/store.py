@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
@@ -421,12 +421,12 @@ class Store:
     def _old_item(self, error: ClientError, key: dict[str, str]) -> dict[str, Any] | None:
         """The item that failed a condition: from the error when DynamoDB
         returns it (ReturnValuesOnConditionCheckFailure), else read back."""
-        old = error.response.get("Item")
+        old = cast("dict[str, Any] | None", error.response.get("Item"))
         if old is None:
             return self._get(key)
         # The resource layer does not deserialise error bodies: this is wire format.
         deserializer = TypeDeserializer()
-        return _plain({name: deserializer.deserialize(value) for name, value in old.items()})
+        return cast("dict[str, Any]", _plain({k: deserializer.deserialize(v) for k, v in old.items()}))
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
         item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
