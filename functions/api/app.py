@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import cache
 from typing import Annotated, Any, Literal
 
 from agentcron import errors
-from agentcron.config import settings
 from agentcron.models import (
     DisableRequest,
     PreviewRequest,
@@ -27,9 +25,7 @@ from agentcron.problems import (
     problem_body,
     status_of,
 )
-from agentcron.queue import RunQueue
-from agentcron.service import Service, utcnow
-from agentcron.store import Store
+from agentcron.service import utcnow
 from agentcron.tools_catalog import TOOLS
 from agentcron.views import (
     Health,
@@ -43,6 +39,7 @@ from agentcron.views import (
     run_view,
     task_view,
 )
+from agentcron.wiring import service
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
@@ -79,16 +76,6 @@ IfMatch = Annotated[str | None, Header(max_length=64, description='The task `ver
 _VERSION_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 
-@cache
-def service() -> Service:
-    config = settings()
-    return Service(
-        store=Store(config.table_name, due_shards=config.due_shards),
-        queue=RunQueue(config.run_queue_url),
-        tick_seconds=config.tick_seconds,
-    )
-
-
 def owner() -> str:
     claims = app.current_event.request_context.authorizer.jwt_claim or {}
     subject = claims.get("sub")
@@ -122,9 +109,7 @@ def view_response[V: BaseModel](status: int, view: V, headers: dict[str, str] | 
 
 
 @app.post("/v1/tasks", responses={201: {"description": "Created"}}, tags=["tasks"])
-def create_task(
-    body: Annotated[TaskCreate, Body()], idempotency_key: IdempotencyKey = None
-) -> Response[TaskView]:
+def create_task(body: Annotated[TaskCreate, Body()], idempotency_key: IdempotencyKey = None) -> Response[TaskView]:
     task, created = service().create_task(owner(), body, idempotency_key)
     headers = {"Location": f"/v1/tasks/{task.id}", **etag(task.version)}
     if not created:
@@ -147,8 +132,10 @@ def list_tasks(
 
 
 @app.get("/v1/tasks/due", tags=["tasks"])
-def due_tasks() -> TaskPage:
-    return TaskPage(items=[task_view(t) for t in service().due_tasks(owner())], next_cursor=None)
+def due_tasks(
+    within: Annotated[int | None, Query(ge=0, le=86_400, description="Window in seconds (default: one tick)")] = None,
+) -> TaskPage:
+    return TaskPage(items=[task_view(t) for t in service().due_tasks(owner(), within)], next_cursor=None)
 
 
 @app.get("/v1/tasks/<task_id>", tags=["tasks"])
@@ -159,9 +146,7 @@ def get_task(task_id: TaskId) -> Response[TaskView]:
 
 
 @app.patch("/v1/tasks/<task_id>", tags=["tasks"])
-def update_task(
-    task_id: TaskId, body: Annotated[TaskPatch, Body()], if_match: IfMatch = None
-) -> Response[TaskView]:
+def update_task(task_id: TaskId, body: Annotated[TaskPatch, Body()], if_match: IfMatch = None) -> Response[TaskView]:
     task = service().update_task(owner(), task_id, body, parse_if_match(if_match))
     return view_response(200, task_view(task), etag(task.version))
 

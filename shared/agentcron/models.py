@@ -264,6 +264,9 @@ class Run(StoredModel):
     model: str | None = None
     transcript_key: str | None = None
     reason: str | None = None
+    # Recovery deadline while QUEUED/RUNNING (epoch s): the scheduled time plus
+    # a grace while queued, the lease while running. Internal.
+    active_until: int | None = None
 
 
 _CURSOR_RE = re.compile(r"^[A-Za-z0-9_-]{1,2048}$")

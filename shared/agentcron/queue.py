@@ -39,11 +39,31 @@ class RunQueue:
             self._client = boto3.client("sqs")
         return self._client  # type: ignore[no-any-return]
 
+    def send_batch(self, messages: list[tuple[RunMessage, int]]) -> list[str]:
+        """Send (message, delay) pairs ten at a time; returns the run ids that
+        could not be sent (they stay QUEUED and recovery re-sends them)."""
+        failed: list[str] = []
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            entries = [
+                {
+                    "Id": str(index),
+                    "MessageBody": message.model_dump_json(),
+                    "DelaySeconds": max(0, min(MAX_DELAY_SECONDS, delay)),
+                }
+                for index, (message, delay) in enumerate(chunk)
+            ]
+            try:
+                response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)  # type: ignore[arg-type]
+            except (ClientError, BotoCoreError):
+                failed += [message.run_id for message, _ in chunk]
+                continue
+            failed += [chunk[int(entry["Id"])][0].run_id for entry in response.get("Failed", [])]
+        return failed
+
     def send(self, message: RunMessage, *, delay_seconds: int = 0) -> None:
         delay = max(0, min(MAX_DELAY_SECONDS, delay_seconds))
         try:
-            self.client.send_message(
-                QueueUrl=self.queue_url, MessageBody=message.model_dump_json(), DelaySeconds=delay
-            )
+            self.client.send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json(), DelaySeconds=delay)
         except (ClientError, BotoCoreError) as error:
             raise QueueUnavailable(f"could not queue run {message.run_id}: {error}") from error

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
-from agentcron.errors import Conflict, PreconditionFailed, QueueUnavailable
+from agentcron.dispatch import Dispatcher
+from agentcron.errors import Conflict, NotFound, PreconditionFailed, QueueUnavailable
 from agentcron.ids import manual_run_id, new_task_id
 from agentcron.models import (
     CANCELLABLE_STATUSES,
@@ -52,6 +53,9 @@ class Service:
     queue: RunQueue
     clock: Callable[[], datetime] = field(default=utcnow)
     tick_seconds: int = 300
+    # Claims a task's occurrences that fall before the next tick (create, edit,
+    # enable), through the same code path as the dispatcher.
+    dispatcher: Dispatcher | None = None
 
     # ---- tasks -------------------------------------------------------
 
@@ -75,7 +79,7 @@ class Service:
         task_id = self.store.create_task(task, claim)
         if task_id != task.id:
             return self.store.get_task(owner, task_id, include_deleted=True), False
-        return task, True
+        return self._claim_near_term(task), True
 
     def get_task(self, owner: str, task_id: str) -> Task:
         return self.store.get_task(owner, task_id)
@@ -105,7 +109,7 @@ class Service:
             # Always conditional on the version we read: the new next_run_at was
             # computed from that state (e.g. enabled), so a concurrent change
             # must not be overwritten with it.
-            return self.store.update_task(
+            updated = self.store.update_task(
                 owner,
                 task_id,
                 changes,
@@ -117,6 +121,7 @@ class Service:
             if if_match is not None:
                 raise
             raise Conflict(f"task {task_id} changed while it was being updated; retry") from None
+        return self._claim_near_term(updated)
 
     def delete_task(self, owner: str, task_id: str, if_match: int | None) -> None:
         self.store.delete_task(owner, task_id, expected_version=if_match, now=self.clock())
@@ -126,7 +131,7 @@ class Service:
         if current.enabled:
             return current
         now = self.clock()
-        return self.store.update_task(
+        enabled = self.store.update_task(
             owner,
             task_id,
             {"enabled": True, "paused_reason": None, "consecutive_failures": 0},
@@ -134,6 +139,7 @@ class Service:
             now=now,
             next_run_at=next_run_epoch(current.schedule, now=now, anchor=current.created_at),
         )
+        return self._claim_near_term(enabled)
 
     def disable_task(self, owner: str, task_id: str, reason: str | None) -> Task:
         current = self.store.get_task(owner, task_id)
@@ -146,22 +152,46 @@ class Service:
             next_run_at=None,
         )
 
-    def due_tasks(self, owner: str) -> list[Task]:
-        """The owner's tasks whose next run falls before the next dispatcher tick."""
-        horizon = to_epoch(self.clock()) + self.tick_seconds
-        due: list[Task] = []
+    def due_tasks(self, owner: str, within_seconds: int | None = None) -> list[Task]:
+        """The owner's tasks that will start within the window (default: one
+        tick): those whose next occurrence falls inside it, and those with a
+        run already claimed and waiting in the queue (the dispatcher claims
+        ahead, so a task about to start has usually moved its next_run_at on)."""
+        now = self.clock()
+        horizon = to_epoch(now) + (self.tick_seconds if within_seconds is None else within_seconds)
+        due: dict[str, Task] = {}
+        for task in self._all_tasks(owner):
+            if task.next_run_at is not None and task.next_run_at <= horizon:
+                due[task.id] = task
+        waiting = self.store.list_owner_runs(
+            owner, limit=100, cursor=None, status=RunStatus.QUEUED, since=now - timedelta(days=1)
+        )
+        for run in waiting.items:
+            if run.task_id not in due and to_epoch(run.scheduled_for) <= horizon:
+                try:
+                    due[run.task_id] = self.store.get_task(owner, run.task_id)
+                except NotFound:
+                    continue  # deleted since; its run will be cancelled by the runner
+        return sorted(due.values(), key=lambda t: t.next_run_at or 0)
+
+    def _all_tasks(self, owner: str) -> Iterator[Task]:
         cursor: str | None = None
         while True:
             page = self.store.list_tasks(owner, limit=100, cursor=cursor, enabled=True)
-            due += [t for t in page.items if t.next_run_at is not None and t.next_run_at <= horizon]
+            yield from page.items
             cursor = page.next_cursor
             if cursor is None:
-                return sorted(due, key=lambda t: t.next_run_at or 0)
+                return
 
     # ---- runs --------------------------------------------------------
 
     def run_now(
-        self, owner: str, task_id: str, variables: dict[str, str], idempotency_key: str | None
+        self,
+        owner: str,
+        task_id: str,
+        variables: dict[str, str],
+        idempotency_key: str | None,
+        trigger: Trigger = Trigger.MANUAL,
     ) -> tuple[Run, bool]:
         task = self.store.get_task(owner, task_id)
         if not task.enabled:
@@ -172,7 +202,7 @@ class Service:
             task_id=task.id,
             owner=owner,
             status=RunStatus.QUEUED,
-            trigger=Trigger.MANUAL,
+            trigger=trigger,
             scheduled_for=now,
             created_at=now,
             variables=variables,
@@ -225,6 +255,16 @@ class Service:
         )
         self._enqueue(run)
         return run
+
+    def _claim_near_term(self, task: Task) -> Task:
+        """A task due before the next tick would otherwise start late: claim it now."""
+        if self.dispatcher is None or task.next_run_at is None or not task.enabled:
+            return task
+        now = self.clock()
+        if task.next_run_at > self.dispatcher.horizon(now):
+            return task
+        self.dispatcher.claim_task(task, now)
+        return self.store.get_task(task.owner, task.id)
 
     def _enqueue(self, run: Run) -> None:
         delay = max(0, to_epoch(run.scheduled_for) - to_epoch(self.clock()))

@@ -16,8 +16,9 @@ import base64
 import binascii
 import hashlib
 import json
+import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from agentcron.errors import BadRequest, Conflict, IdempotencyKeyReused, NotFound, PreconditionFailed
@@ -42,6 +44,13 @@ IDEMPOTENCY_TTL_SECONDS: Final = 24 * 3600
 # How long a QUEUED run may wait past its scheduled time before recovery looks at it.
 QUEUED_GRACE_SECONDS: Final = 120
 _MAX_QUERY_ROUNDS: Final = 10
+_TRANSACT_ATTEMPTS: Final = 4
+# Throttling is retried with backoff and jitter by botocore itself.
+_RETRIES: Final = Config(retries={"mode": "standard", "max_attempts": 6})
+
+
+class ClaimLost(Exception):
+    """A claim's condition failed: another dispatcher won or the task changed."""
 
 
 class Keep:
@@ -125,7 +134,13 @@ def _is_condition_failure(error: ClientError) -> bool:
 
 class Store:
     def __init__(self, table_name: str, *, due_shards: int, table: Table | None = None) -> None:
-        self.table: Table = table if table is not None else boto3.resource("dynamodb").Table(table_name)
+        # A session of its own: boto3 resources are not thread-safe, and the
+        # dispatcher works its shards from several threads, one Store each.
+        self.table: Table = (
+            table
+            if table is not None
+            else boto3.session.Session().resource("dynamodb", config=_RETRIES).Table(table_name)
+        )
         self.table_name = table_name
         self.due_shards = due_shards
         self._client = self.table.meta.client
@@ -151,7 +166,10 @@ class Store:
         item["GSI1SK"] = f"{_epoch(run.scheduled_for):010d}#{run.id}"
         if run.status in ACTIVE_STATUSES:
             item["active_shard"] = shard_of(run.task_id, self.due_shards)
-            item["active_until"] = _epoch(run.scheduled_for) + QUEUED_GRACE_SECONDS
+            if run.active_until is None:
+                item["active_until"] = _epoch(run.scheduled_for) + QUEUED_GRACE_SECONDS
+        else:
+            item.pop("active_until", None)
         return item
 
     # ---- tasks -------------------------------------------------------
@@ -284,8 +302,7 @@ class Store:
             raise NotFound(f"task {task_id} not found")
         if expected_version is not None and int(old.get("version", 0)) != expected_version:
             raise PreconditionFailed(
-                f"task {task_id} is at version {old.get('version')}, not {expected_version}; "
-                "GET it again and retry"
+                f"task {task_id} is at version {old.get('version')}, not {expected_version}; GET it again and retry"
             )
 
     # ---- runs --------------------------------------------------------
@@ -365,6 +382,7 @@ class Store:
         fields: Mapping[str, Any] | None = None,
         remove: Iterable[str] = (),
         active_until: int | None = None,
+        expect_active_until: int | None = None,
     ) -> Run:
         """Move a run between states with one conditional write; a run in any
         other state (or someone else's) is left untouched. Entering QUEUED or
@@ -396,12 +414,16 @@ class Store:
         else:
             removes += ["#ashard", "#auntil"]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        condition = f"attribute_exists(PK) AND #owner = :owner AND #status IN ({', '.join(placeholders)})"
+        if expect_active_until is not None:
+            # Recovery: only if nobody touched the run since we looked.
+            values[":seen_until"] = expect_active_until
+            condition += " AND #auntil = :seen_until"
         try:
             result = self.table.update_item(
                 Key=run_key(task_id, run_id),
                 UpdateExpression=expression,
-                ConditionExpression=f"attribute_exists(PK) AND #owner = :owner AND #status IN "
-                f"({', '.join(placeholders)})",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
@@ -431,6 +453,112 @@ class Store:
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
         item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
         return None if item is None else _plain(item)
+
+    # ---- scheduling (dispatcher side; these work across owners) -------
+
+    def get_task_by_id(self, task_id: str) -> Task | None:
+        """Internal read for the dispatcher and runner, which act for every owner."""
+        item = self._get(task_key(task_id))
+        return None if item is None else Task.model_validate(item)
+
+    def get_run_by_id(self, run_id: str) -> Run | None:
+        task_id = task_id_of_run(run_id)
+        item = None if task_id is None else self._get(run_key(task_id, run_id))
+        return None if item is None else Run.model_validate(item)
+
+    def due_tasks(self, shard: str, upto: int, *, page_size: int = 200) -> Iterator[Task]:
+        """Tasks of one due shard whose next run is at or before `upto`, oldest first."""
+        yield from self._query_all(
+            DUE_INDEX, Key("due_shard").eq(shard) & Key("next_run_at").lte(upto), page_size, Task
+        )
+
+    def overdue_active_runs(self, shard: str, upto: int, *, page_size: int = 200) -> Iterator[Run]:
+        """QUEUED/RUNNING runs of one shard whose deadline passed (for recovery)."""
+        yield from self._query_all(
+            ACTIVE_INDEX, Key("active_shard").eq(shard) & Key("active_until").lte(upto), page_size, Run
+        )
+
+    def _query_all[M: (Task, Run)](
+        self, index: str, condition: ConditionBase, page_size: int, model: type[M]
+    ) -> Iterator[M]:
+        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition, "Limit": page_size}
+        while True:
+            response = self.table.query(**kwargs)
+            for item in response.get("Items", []):
+                yield model.model_validate(_plain(item))
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def commit_claim(
+        self, task: Task, *, seen_next_run_at: int, new_next_run_at: int | None, runs: list[Run], queued: int
+    ) -> None:
+        """One transaction: advance the task's next run (only if it is still
+        `seen_next_run_at` and the task still enabled) and put the runs (only if
+        no such run exists). Raises ClaimLost when someone else got there first
+        or the task changed; the caller re-reads instead of retrying blindly."""
+        names = {"#next": "next_run_at", "#enabled": "enabled", "#count": "runs_scheduled"}
+        values: dict[str, Any] = {":seen": seen_next_run_at, ":true": True, ":queued": queued}
+        if new_next_run_at is None:
+            names["#shard"] = "due_shard"
+            update = "ADD #count :queued REMOVE #next, #shard"
+        else:
+            values[":next"] = new_next_run_at
+            update = "SET #next = :next ADD #count :queued"
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": task_key(task.id),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#next = :seen AND #enabled = :true AND attribute_not_exists(deleted_at)",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+        items += [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": self.run_item(run),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for run in runs
+        ]
+        self._transact(items)
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        for attempt in range(_TRANSACT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                return
+            except self._client.exceptions.TransactionCanceledException as error:
+                codes = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
+                if "ConditionalCheckFailed" in codes:
+                    raise ClaimLost(str(codes)) from error
+                # TransactionConflict / throttling: a transient clash, not a decision.
+                if attempt + 1 == _TRANSACT_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+
+    def bump_active_deadline(self, run: Run, *, seen_until: int, new_until: int) -> bool:
+        """Push a QUEUED/RUNNING run's recovery deadline forward, once: when
+        several dispatchers recover the same run, exactly one wins."""
+        try:
+            self.table.update_item(
+                Key=run_key(run.task_id, run.id),
+                UpdateExpression="SET active_until = :new",
+                ConditionExpression="active_until = :seen AND #status = :status",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":new": new_until, ":seen": seen_until, ":status": run.status.value},
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
 
     # ---- idempotency -------------------------------------------------
 
@@ -474,9 +602,7 @@ class Store:
         if item is None:  # expired between the write and this read: treat as a conflict to retry
             raise IdempotencyKeyReused("Idempotency-Key is being reused concurrently; retry the request")
         if item.get("request_hash") != claim.request_hash:
-            raise IdempotencyKeyReused(
-                "Idempotency-Key was already used with a different request; use a new key"
-            )
+            raise IdempotencyKeyReused("Idempotency-Key was already used with a different request; use a new key")
         return str(item["resource_id"])
 
     # ---- paging ------------------------------------------------------

@@ -52,9 +52,7 @@ class TaskView(View):
     tags: list[str]
     version: int
     next_run_at: datetime | None
-    next_runs: list[datetime] | None = Field(
-        default=None, description="The next occurrences (only on GET of one task)"
-    )
+    next_runs: list[datetime] | None = Field(default=None, description="The next occurrences (only on GET of one task)")
     last_run: RunSummary | None
     created_at: datetime
     updated_at: datetime
@@ -184,6 +182,6 @@ def run_links(run: Run) -> dict[str, Link]:
 
 
 def run_view(run: Run) -> RunView:
-    data: dict[str, Any] = run.model_dump(exclude={"owner", "reply", "transcript_key"})
+    data: dict[str, Any] = run.model_dump(exclude={"owner", "reply", "transcript_key", "active_until"})
     data["error"], data["usage"] = run.error, run.usage
     return RunView(**data, links=run_links(run))

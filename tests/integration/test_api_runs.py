@@ -27,9 +27,7 @@ def test_run_now_queues_a_run(api: ApiClient, aws_env: dict[str, str]) -> None:
     assert run["task_id"] == task["id"] and run["variables"] == {"team": "billing"}
     assert response.headers["location"] == f"/v1/runs/{run['id']}"
     assert set(run["_links"]) == {"self", "task", "cancel"}
-    assert receive_all(aws_env["RUN_QUEUE_URL"]) == [
-        {"run_id": run["id"], "task_id": task["id"], "owner": "alice"}
-    ]
+    assert receive_all(aws_env["RUN_QUEUE_URL"]) == [{"run_id": run["id"], "task_id": task["id"], "owner": "alice"}]
     assert api.get(run["_links"]["self"]["href"]).json["id"] == run["id"]
     assert api.get(run["_links"]["task"]["href"]).status == 200
     assert [r["id"] for r in api.get(f"/v1/tasks/{task['id']}/runs").json["items"]] == [run["id"]]

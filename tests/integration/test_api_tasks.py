@@ -226,13 +226,17 @@ def test_created_disabled_and_manual_tasks_are_not_due(api: ApiClient, store) ->
         assert "due_shard" not in item and task["next_run_at"] is None
 
 
-def test_due_lists_tasks_due_before_the_next_tick(api: ApiClient) -> None:
+def test_due_lists_tasks_starting_within_the_window(api: ApiClient) -> None:
     soon = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 60, UTC).isoformat()
-    due = create(api, schedule={"type": "once", "at": soon})
-    create(api)  # a weekday-09:00 task: not due within the tick unless it is 08:55 in Berlin
-    ids = [t["id"] for t in api.get("/v1/tasks/due").json["items"]]
-    assert due["id"] in ids
+    claimed = create(api, schedule={"type": "once", "at": soon})
+    assert claimed["next_run_at"] is None, "claimed at once by the API: its only run is queued"
+    in_two_hours = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 7200, UTC).isoformat()
+    later = create(api, schedule={"type": "once", "at": in_two_hours})
+    assert [t["id"] for t in api.get("/v1/tasks/due").json["items"]] == [claimed["id"]]
+    ids = {t["id"] for t in api.get("/v1/tasks/due?within=10800").json["items"]}
+    assert ids == {claimed["id"], later["id"]}
     assert api.get("/v1/tasks/due", user="bob").json["items"] == []
+    assert api.get("/v1/tasks/due?within=-1").status == 422
 
 
 def test_idempotent_create(api: ApiClient) -> None:

@@ -1,0 +1,322 @@
+"""Exactly-once scheduling: claim due occurrences, queue them, recover stragglers.
+
+A claim is one transaction (store.commit_claim): the task's `next_run_at`
+moves from the value we saw to the following occurrence, and the run, whose
+id is derived from (task, scheduled_for), is put only if absent. Whoever
+loses (another dispatcher, the API's near-term claim, an edit) gets ClaimLost,
+re-reads the task and plans again from what is now true; nothing is retried
+blindly, and a run can never be created twice.
+
+Lookahead: everything due up to `now + tick + margin` is claimed now and sent
+with `DelaySeconds = scheduled_for - now`, so a run starts at its second,
+not up to a tick late.
+
+Overlap (skip / buffer_one) is decided when a run starts (agentcron.execution),
+not here: with lookahead, whether the previous run is still running at an
+occurrence's time is only knowable at that time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from agentcron.errors import Conflict, NotFound
+from agentcron.ids import scheduled_run_id
+from agentcron.models import Run, RunStatus, Task, Trigger
+from agentcron.observability import logger, metrics
+from agentcron.queue import RunMessage, RunQueue
+from agentcron.schedules import from_epoch, next_occurrences, to_epoch
+from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
+
+LOOKAHEAD_MARGIN_SECONDS = 60
+# Bounds the work one tick does for one task (a 1-minute task needs ~7 per tick).
+MAX_CLAIMS_PER_TASK_PER_TICK = 64
+# Counting missed occurrences after a long outage stops here; the history says "at least".
+MAX_MISSED_COUNTED = 10_000
+# A RUNNING run whose runner went silent this long past its timeout is recovered.
+LEASE_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    """What claiming a task's next occurrence writes (pure: computed, not yet done)."""
+
+    seen_next_run_at: int
+    new_next_run_at: int | None
+    runs: list[Run]
+
+    @property
+    def queued(self) -> list[Run]:
+        return [run for run in self.runs if run.status == RunStatus.QUEUED]
+
+
+def _run(task: Task, epoch: int, status: RunStatus, now: datetime, reason: str | None = None) -> Run:
+    return Run(
+        id=scheduled_run_id(task.id, epoch),
+        task_id=task.id,
+        owner=task.owner,
+        status=status,
+        trigger=Trigger.SCHEDULE,
+        scheduled_for=from_epoch(epoch),
+        created_at=now,
+        finished_at=None if status == RunStatus.QUEUED else now,
+        reason=reason,
+    )
+
+
+def _missed_occurrences(task: Task, first: int, before: int, wanted: int) -> tuple[list[int], int, bool]:
+    """The first `wanted` occurrences in [first, before), how many there are
+    in all (capped), and whether the count hit the cap."""
+    kept: list[int] = []
+    total = 0
+    cursor = from_epoch(first - 1)
+    while total < MAX_MISSED_COUNTED:
+        batch = [to_epoch(t) for t in next_occurrences(task.schedule, cursor, 1000, anchor=task.created_at)]
+        inside = [t for t in batch if t < before]
+        kept += inside[: max(0, wanted - len(kept))]
+        total += len(inside)
+        if len(inside) < len(batch) or not batch:
+            return kept, total, False
+        cursor = from_epoch(batch[-1])
+    return kept, total, True
+
+
+def _following(task: Task, epoch: int) -> int | None:
+    found = next_occurrences(task.schedule, from_epoch(epoch), 1, anchor=task.created_at)
+    return to_epoch(found[0]) if found else None
+
+
+def plan_claim(task: Task, now: datetime) -> ClaimPlan:
+    """Decide what claiming `task.next_run_at` means under the task's policies."""
+    assert task.next_run_at is not None
+    seen = task.next_run_at
+    policies = task.policies
+    now_epoch = to_epoch(now)
+    late_limit = now_epoch - policies.misfire_grace_seconds
+
+    if seen >= late_limit:
+        runs = [_run(task, seen, RunStatus.QUEUED, now)]
+        new_next = _following(task, seen)
+    else:
+        # A misfire: occurrences older than the grace period (an outage, a
+        # paused account). The policy decides how many still run; the rest are
+        # recorded as one MISSED row so the history tells the truth.
+        wanted = {"skip": 0, "run_once": 1, "catch_up": policies.catch_up_max}[policies.misfire]
+        kept, total, capped = _missed_occurrences(task, seen, late_limit, wanted + 1)
+        to_run, rest = kept[:wanted], kept[wanted:]
+        runs = [_run(task, epoch, RunStatus.QUEUED, now) for epoch in to_run]
+        if rest:
+            missed = total - len(to_run)
+            runs.append(
+                _run(
+                    task,
+                    rest[0],
+                    RunStatus.MISSED,
+                    now,
+                    f"{'at least ' if capped else ''}{missed} occurrence(s) from {from_epoch(rest[0]).isoformat()} "
+                    f"missed their start by more than {policies.misfire_grace_seconds}s "
+                    f"(misfire policy: {policies.misfire})",
+                )
+            )
+        new_next = _following(task, max(late_limit - 1, seen))
+
+    if policies.max_runs is not None:
+        remaining = max(0, policies.max_runs - task.runs_scheduled)
+        queued = [run for run in runs if run.status == RunStatus.QUEUED]
+        if len(queued) >= remaining:
+            # The last allowed run(s): the schedule ends here.
+            dropped = {run.id for run in queued[remaining:]}
+            runs = [run for run in runs if run.id not in dropped]
+            new_next = None
+    return ClaimPlan(seen_next_run_at=seen, new_next_run_at=new_next, runs=runs)
+
+
+@dataclass
+class TickReport:
+    claimed: list[Run] = field(default_factory=list)
+    missed: list[Run] = field(default_factory=list)
+    lost: int = 0
+    resent: list[str] = field(default_factory=list)
+    timed_out: list[str] = field(default_factory=list)
+
+    def merge(self, other: TickReport) -> None:
+        self.claimed += other.claimed
+        self.missed += other.missed
+        self.lost += other.lost
+        self.resent += other.resent
+        self.timed_out += other.timed_out
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "claimed": len(self.claimed),
+            "missed": len(self.missed),
+            "lost": self.lost,
+            "resent": len(self.resent),
+            "timed_out": len(self.timed_out),
+        }
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store_factory: Callable[[], Store],
+        queue: RunQueue,
+        *,
+        shards: int,
+        tick_seconds: int,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._store_factory = store_factory
+        self.store = store_factory()
+        self.queue = queue
+        self.shards = shards
+        self.tick_seconds = tick_seconds
+        self.clock = clock or (lambda: datetime.now(UTC).replace(microsecond=0))
+
+    def horizon(self, now: datetime) -> int:
+        return to_epoch(now) + self.tick_seconds + LOOKAHEAD_MARGIN_SECONDS
+
+    # ---- the tick --------------------------------------------------------
+
+    def tick(self) -> TickReport:
+        """Claim and queue everything due before the next tick, on every shard
+        in parallel, then recover runs that were claimed but never ran."""
+        now = self.clock()
+        report = TickReport()
+        with ThreadPoolExecutor(max_workers=min(self.shards, 8)) as pool:
+            for shard_report in pool.map(lambda s: self._tick_shard(str(s), now), range(self.shards)):
+                report.merge(shard_report)
+        self._publish(report)
+        logger.info("tick done", extra={"tick": report.summary()})
+        return report
+
+    def _tick_shard(self, shard: str, now: datetime) -> TickReport:
+        store = self._store_factory()  # one per thread: boto3 resources are not thread-safe
+        report = TickReport()
+        for task in store.due_tasks(shard, self.horizon(now)):
+            report.merge(self.claim_task(task, now, store=store))
+        report.merge(self.recover(shard, now, store=store))
+        return report
+
+    def claim_task(self, task: Task, now: datetime, *, store: Store | None = None) -> TickReport:
+        """Claim every occurrence of `task` inside the horizon and queue the runs."""
+        store = store or self.store
+        report = TickReport()
+        horizon = self.horizon(now)
+        current: Task | None = task
+        for _ in range(MAX_CLAIMS_PER_TASK_PER_TICK):
+            if current is None or not current.enabled or current.deleted_at is not None:
+                break
+            if current.next_run_at is None or current.next_run_at > horizon:
+                break
+            plan = plan_claim(current, now)
+            try:
+                store.commit_claim(
+                    current,
+                    seen_next_run_at=plan.seen_next_run_at,
+                    new_next_run_at=plan.new_next_run_at,
+                    runs=plan.runs,
+                    queued=len(plan.queued),
+                )
+            except ClaimLost:
+                # Someone else claimed it, or the task was edited/paused: look
+                # again at what is true now and plan from that.
+                report.lost += 1
+                current = store.get_task_by_id(current.id)
+                continue
+            self._send(plan.queued, now)
+            report.claimed += plan.queued
+            report.missed += [run for run in plan.runs if run.status == RunStatus.MISSED]
+            current = current.model_copy(
+                update={
+                    "next_run_at": plan.new_next_run_at,
+                    "runs_scheduled": current.runs_scheduled + len(plan.queued),
+                }
+            )
+        return report
+
+    # ---- recovery ----------------------------------------------------------
+
+    def recover(self, shard: str, now: datetime, *, store: Store | None = None) -> TickReport:
+        """Runs claimed but never finished, found through the sparse Active index.
+
+        QUEUED past its grace: the message was lost (a crash between claim and
+        send, an SQS outage), so send it again; the runner's conditional start
+        makes a duplicate harmless. RUNNING past its lease: the runner died
+        mid-run, so queue it again while attempts remain, else TIMED_OUT.
+        Every write is conditional on the deadline we saw, so when several
+        dispatchers recover the same run, exactly one acts."""
+        store = store or self.store
+        report = TickReport()
+        now_epoch = to_epoch(now)
+        new_deadline = now_epoch + QUEUED_GRACE_SECONDS
+        for run in store.overdue_active_runs(shard, now_epoch):
+            if run.active_until is None:
+                continue
+            try:
+                if run.status == RunStatus.QUEUED:
+                    if store.bump_active_deadline(run, seen_until=run.active_until, new_until=new_deadline):
+                        self._send([run], now)
+                        report.resent.append(run.id)
+                    continue
+                task = store.get_task_by_id(run.task_id)
+                max_attempts = task.policies.max_attempts if task else 1
+                if run.attempt < max_attempts:
+                    requeued = store.transition_run(
+                        run.owner,
+                        run.id,
+                        from_statuses={RunStatus.RUNNING},
+                        to_status=RunStatus.QUEUED,
+                        fields={"reason": f"attempt {run.attempt} lost its runner (lease expired); retrying"},
+                        active_until=new_deadline,
+                        expect_active_until=run.active_until,
+                    )
+                    self._send([requeued.model_copy(update={"scheduled_for": now})], now)
+                    report.resent.append(run.id)
+                else:
+                    store.transition_run(
+                        run.owner,
+                        run.id,
+                        from_statuses={RunStatus.RUNNING},
+                        to_status=RunStatus.TIMED_OUT,
+                        fields={
+                            "finished_at": now.isoformat(),
+                            "error": {
+                                "type": "lease_expired",
+                                "message": f"the runner stopped responding on attempt {run.attempt} of {max_attempts}",
+                            },
+                        },
+                        expect_active_until=run.active_until,
+                    )
+                    report.timed_out.append(run.id)
+            except (Conflict, NotFound):
+                continue  # another dispatcher or the runner moved it first
+        return report
+
+    # ---- sending -----------------------------------------------------------
+
+    def _send(self, runs: Iterable[Run], now: datetime) -> None:
+        now_epoch = to_epoch(now)
+        batch = [
+            (RunMessage(run_id=r.id, task_id=r.task_id, owner=r.owner), max(0, to_epoch(r.scheduled_for) - now_epoch))
+            for r in runs
+        ]
+        if not batch:
+            return
+        failed = self.queue.send_batch(batch)
+        for run_id in failed:
+            # Stays QUEUED; the next tick's recovery re-sends it.
+            logger.warning("run claimed but not queued; recovery will re-send", extra={"run_id": run_id})
+        for _, delay in batch:
+            metrics.add_metric(name="PlannedDelay", unit=MetricUnit.Seconds, value=delay)
+
+    def _publish(self, report: TickReport) -> None:
+        metrics.add_metric(name="RunsClaimed", unit=MetricUnit.Count, value=len(report.claimed))
+        metrics.add_metric(name="RunsMissed", unit=MetricUnit.Count, value=len(report.missed))
+        metrics.add_metric(name="ClaimsLost", unit=MetricUnit.Count, value=report.lost)
+        metrics.add_metric(name="RunsResent", unit=MetricUnit.Count, value=len(report.resent))
