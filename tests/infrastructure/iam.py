@@ -342,9 +342,7 @@ def role_allows(cfn: dict[str, Any], function_id: str, action: str, resource_log
             continue
         if not any(_action_matches(pattern, action) for pattern in _as_list(statement.get("Action"))):
             continue
-        if any(
-            resource_logical_id in references(resource) for resource in _as_list(statement.get("Resource"))
-        ):
+        if any(resource_logical_id in references(resource) for resource in _as_list(statement.get("Resource"))):
             return True
     return False
 

@@ -191,9 +191,7 @@ def test_dispatch_schedule_is_every_five_minutes(sam: dict[str, Any], resources:
 
 
 def test_run_task_events_from_the_app_bus(resources: dict[str, Any]) -> None:
-    rules = [
-        e for e in props(resources, "DispatcherFunction")["Events"].values() if e["Type"] == "EventBridgeRule"
-    ]
+    rules = [e for e in props(resources, "DispatcherFunction")["Events"].values() if e["Type"] == "EventBridgeRule"]
     assert len(rules) == 1
     assert rules[0]["Properties"]["EventBusName"] == {"Ref": "EventBus"}
     assert rules[0]["Properties"]["Pattern"]["detail-type"] == ["Run Task"]
@@ -252,9 +250,7 @@ def test_cognito_only_without_external_issuer(sam: dict[str, Any], resources: di
     assert resources["UserPool"]["Condition"] == "UseCognito"
     assert resources["UserPoolClient"]["Condition"] == "UseCognito"
     assert resources["AnthropicApiKeySecret"]["Condition"] == "CreateAnthropicSecret"
-    assert sam["Conditions"]["CreateAnthropicSecret"] == {
-        "Fn::Equals": [{"Ref": "AnthropicApiKeySecretArn"}, ""]
-    }
+    assert sam["Conditions"]["CreateAnthropicSecret"] == {"Fn::Equals": [{"Ref": "AnthropicApiKeySecretArn"}, ""]}
 
 
 # ----------------------------------------------------------------------------------- data
@@ -299,9 +295,7 @@ def test_table(resources: dict[str, Any]) -> None:
     }
 
 
-def test_run_queue_visibility_covers_six_runner_timeouts(
-    sam: dict[str, Any], resources: dict[str, Any]
-) -> None:
+def test_run_queue_visibility_covers_six_runner_timeouts(sam: dict[str, Any], resources: dict[str, Any]) -> None:
     visibility = props(resources, "RunQueue")["VisibilityTimeout"]
     parameter = sam["Parameters"]["RunnerTimeoutSeconds"]
     if isinstance(visibility, int):
@@ -453,9 +447,7 @@ def test_roles_are_resource_scoped(cfn: dict[str, Any], function_id: str) -> Non
 
 @pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
 def test_each_service_only_on_its_resource(cfn: dict[str, Any], function_id: str) -> None:
-    own_log_group = next(
-        iter(iam.references(cfn["Resources"][function_id]["Properties"]["LoggingConfig"]["LogGroup"]))
-    )
+    own_log_group = next(iter(iam.references(cfn["Resources"][function_id]["Properties"]["LoggingConfig"]["LogGroup"])))
     allowed_targets = {
         "dynamodb": {"Table"},
         "sqs": {"RunQueue"},
@@ -501,9 +493,7 @@ def test_runner_grants(cfn: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
 def test_roles_write_their_own_logs_and_traces(cfn: dict[str, Any], function_id: str) -> None:
-    log_group = next(
-        iter(iam.references(cfn["Resources"][function_id]["Properties"]["LoggingConfig"]["LogGroup"]))
-    )
+    log_group = next(iter(iam.references(cfn["Resources"][function_id]["Properties"]["LoggingConfig"]["LogGroup"])))
     assert iam.role_allows(cfn, function_id, "logs:PutLogEvents", log_group)
     assert iam.role_allows(cfn, function_id, "logs:CreateLogStream", log_group)
     assert ("xray:PutTraceSegments", "*") in iam.function_permissions(cfn, function_id)
@@ -545,9 +535,7 @@ def test_role_allows_helper() -> None:
                 "Properties": {
                     "Roles": [{"Ref": "FnRole"}],
                     "PolicyDocument": {
-                        "Statement": [
-                            {"Effect": "Allow", "Action": ["sqs:Send*"], "Resource": [{"Ref": "Q"}]}
-                        ]
+                        "Statement": [{"Effect": "Allow", "Action": ["sqs:Send*"], "Resource": [{"Ref": "Q"}]}]
                     },
                 },
             },
