@@ -10,6 +10,7 @@
   never see each other's data and need no cleanup; the functions' variables
   (TABLE_NAME, RUN_QUEUE_URL, ...) are set in os.environ for the test and
   returned. About 50 ms per test.
+- ``cfn`` (session): template.yaml translated offline to CloudFormation.
 - ``state_dir`` (per test): an empty local-stack state dir (signing key, pid
   file) in tmp_path, set as AGENTCRON_STATE_DIR.
 """
@@ -19,12 +20,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.resources import create_resources
 from agentcron_local.stack import AWS_VARIABLES_TO_CLEAR, local_aws_environment
 from agentcron_local.tokens import STATE_DIR_ENV
+
+from tests.infrastructure import iam
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +59,9 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "state"
     monkeypatch.setenv(STATE_DIR_ENV, str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def cfn() -> dict[str, Any]:
+    """template.yaml translated offline to CloudFormation (what `sam deploy` would submit)."""
+    return iam.translate()

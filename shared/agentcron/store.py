@@ -53,6 +53,12 @@ class ClaimLost(Exception):
     """A claim's condition failed: another dispatcher won or the task changed."""
 
 
+class _ConditionFailed(Exception):
+    def __init__(self, old: dict[str, Any] | None) -> None:
+        super().__init__("condition failed")
+        self.old = old
+
+
 class Keep:
     """Marker: leave the due attributes as they are."""
 
@@ -265,22 +271,10 @@ class Store:
             condition += " AND #version = :expected"
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
-            result = self.table.update_item(
-                Key=task_key(task_id),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
-            old = self._old_item(error, task_key(task_id))
-            self._raise_task_condition(old, owner, task_id, expected_version)
+            return Task.model_validate(self._update(task_key(task_id), expression, condition, names, values))
+        except _ConditionFailed as failed:
+            self._raise_task_condition(failed.old, owner, task_id, expected_version)
             raise
-        return Task.model_validate(_plain(result["Attributes"]))
 
     def delete_task(self, owner: str, task_id: str, *, expected_version: int | None, now: datetime) -> None:
         """Soft delete: the task leaves listings and the due set; its runs stay."""
@@ -420,8 +414,23 @@ class Store:
             values[":seen_until"] = expect_active_until
             condition += " AND #auntil = :seen_until"
         try:
+            return Run.model_validate(self._update(run_key(task_id, run_id), expression, condition, names, values))
+        except _ConditionFailed as failed:
+            old = failed.old
+            if old is None or old.get("owner") != owner:
+                raise NotFound(f"run {run_id} not found") from failed
+            raise Conflict(
+                f"run {run_id} is {old.get('status')}; this needs it to be one of {', '.join(allowed)}"
+            ) from failed
+
+    def _update(
+        self, key: dict[str, str], expression: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A conditional UpdateItem returning the new item; a failed condition
+        raises _ConditionFailed carrying the item as it was."""
+        try:
             result = self.table.update_item(
-                Key=run_key(task_id, run_id),
+                Key=key,
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
@@ -432,13 +441,8 @@ class Store:
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
-            old = self._old_item(error, run_key(task_id, run_id))
-            if old is None or old.get("owner") != owner:
-                raise NotFound(f"run {run_id} not found") from error
-            raise Conflict(
-                f"run {run_id} is {old.get('status')}; this needs it to be one of {', '.join(allowed)}"
-            ) from error
-        return Run.model_validate(_plain(result["Attributes"]))
+            raise _ConditionFailed(self._old_item(error, key)) from error
+        return cast("dict[str, Any]", _plain(result["Attributes"]))
 
     def _old_item(self, error: ClientError, key: dict[str, str]) -> dict[str, Any] | None:
         """The item that failed a condition: from the error when DynamoDB

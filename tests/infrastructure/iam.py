@@ -2,26 +2,23 @@
 CloudFormation translation, and the IAM permissions each function's role ends up with.
 
 Importable on its own (no pytest, no AWS credentials). The SAM -> CloudFormation translation uses
-``samtranslator`` in-process when the running interpreter has it; otherwise it runs this file as a
-script under the SAM CLI's own interpreter (``.tools/sam``, ``$SAM_CLI`` or ``sam`` on PATH), which
-always ships ``samtranslator``. ``translate()`` raises ``TranslatorUnavailable`` when neither exists.
-
-Run as a script (``python iam.py TEMPLATE``) it prints the translated template as JSON.
+``samtranslator`` (a dev dependency) in-process.
 """
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import functools
 import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from agentcron_local.resources import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -33,42 +30,12 @@ RESOURCELESS_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRec
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
-class TranslatorUnavailable(RuntimeError):
-    """Neither this interpreter nor a SAM CLI installation provides samtranslator."""
-
-
 # --------------------------------------------------------------------------- the SAM template
 
 
 def load_sam_template(path: Path | str = TEMPLATE) -> dict[str, Any]:
-    """template.yaml as plain data, CloudFormation short tags (!Ref, !GetAtt ...) in long form."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        if suffix == "Ref":
-            return {"Ref": value}
-        if suffix == "Condition":
-            return {"Condition": value}
-        if suffix == "GetAtt" and isinstance(value, str):
-            logical_id, _, attribute = value.partition(".")
-            return {"Fn::GetAtt": [logical_id, attribute]}
-        return {f"Fn::{suffix}": value}
-
-    Loader.add_multi_constructor("!", construct)
-    doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506 - SafeLoader subclass
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path} is not a template")
-    return doc
+    """template.yaml as plain data, short tags in long form (the local stack's own loader)."""
+    return copy.deepcopy(load_template(path))
 
 
 def parameter_default(template: dict[str, Any], name: str) -> Any:
@@ -89,38 +56,6 @@ def find_sam_cli() -> Path | None:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate)
     return None
-
-
-def _sam_cli_python() -> Path | None:
-    """The interpreter of the SAM CLI installation (it always has samtranslator)."""
-    sam = find_sam_cli()
-    if sam is None:
-        return None
-    sibling = sam.parent / "python"
-    if sibling.exists():
-        return sibling
-    first_line = sam.read_bytes().split(b"\n", 1)[0].decode(errors="replace")
-    if first_line.startswith("#!") and "python" in first_line:
-        interpreter = Path(first_line[2:].strip().split()[0])
-        if interpreter.exists():
-            return interpreter
-    return None
-
-
-def _has_samtranslator() -> bool:
-    try:
-        import samtranslator  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def translator_source() -> str | None:
-    """Where translate() gets samtranslator from ('in-process' or an interpreter path), or None."""
-    if _has_samtranslator():
-        return "in-process"
-    python = _sam_cli_python()
-    return str(python) if python else None
 
 
 def _offline_ready(template: dict[str, Any]) -> dict[str, Any]:
@@ -166,28 +101,7 @@ def _translate_here(template_text: str, parameter_values: dict[str, Any]) -> dic
 def _translate_cached(path: str, mtime_ns: int, parameters_json: str) -> str:
     del mtime_ns  # part of the cache key only
     text = Path(path).read_text(encoding="utf-8")
-    parameter_values = json.loads(parameters_json)
-    if _has_samtranslator():
-        return json.dumps(_translate_here(text, parameter_values))
-    python = _sam_cli_python()
-    if python is None:
-        raise TranslatorUnavailable(
-            "samtranslator is not importable here and no SAM CLI was found "
-            "($SAM_CLI, .tools/sam/bin/sam or `sam` on PATH)"
-        )
-    env = {**os.environ, "AWS_DEFAULT_REGION": REGION, "SAM_CLI_TELEMETRY": "0", "PYTHONSAFEPATH": "1"}
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(  # fixed argv: this very file, under the SAM CLI's interpreter
-        [str(python), str(Path(__file__).resolve()), path, parameters_json],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"SAM translation failed ({python}):\n{proc.stderr[-4000:]}")
-    return proc.stdout
+    return json.dumps(_translate_here(text, json.loads(parameters_json)))
 
 
 def translate(path: Path | str = TEMPLATE, parameter_values: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -349,9 +263,3 @@ def role_allows(cfn: dict[str, Any], function_id: str, action: str, resource_log
 
 def lambda_functions(cfn: dict[str, Any]) -> list[str]:
     return sorted(k for k, v in cfn["Resources"].items() if v.get("Type") == "AWS::Lambda::Function")
-
-
-if __name__ == "__main__":  # run by translate() under the SAM CLI's interpreter
-    template_path = sys.argv[1] if len(sys.argv) > 1 else str(TEMPLATE)
-    parameters = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
-    json.dump(_translate_here(Path(template_path).read_text(encoding="utf-8"), parameters), sys.stdout)

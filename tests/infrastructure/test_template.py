@@ -35,17 +35,6 @@ def resources(sam: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-@pytest.fixture(scope="module")
-def cfn() -> dict[str, Any]:
-    try:
-        return iam.translate()
-    except iam.TranslatorUnavailable as exc:
-        pytest.skip(
-            f"cannot translate SAM offline: {exc} (install the SAM CLI into .tools/sam, or "
-            "add aws-sam-translator to the dev dependencies)"
-        )
-
-
 def props(resources: dict[str, Any], logical_id: str) -> dict[str, Any]:
     return resources[logical_id].get("Properties") or {}
 

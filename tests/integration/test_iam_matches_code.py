@@ -70,14 +70,6 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> CallRecorder:
     return recorder
 
 
-@pytest.fixture(scope="module")
-def cfn() -> dict[str, Any]:
-    try:
-        return iam.translate()
-    except iam.TranslatorUnavailable as error:
-        pytest.skip(str(error))
-
-
 def granted_actions(cfn: dict[str, Any], function_id: str) -> set[str]:
     return {action for action, _ in iam.function_permissions(cfn, function_id)}
 
