@@ -219,16 +219,7 @@ class Store:
             filters.append(Attr("tags").contains(tag))
         if schedule_type is not None:
             filters.append(Attr("schedule.type").eq(schedule_type))
-        return self._query_page(
-            index=BY_OWNER_INDEX,
-            key_condition=Key("GSI1PK").eq(partition),
-            key_names=("PK", "SK", "GSI1PK", "GSI1SK"),
-            expected={"GSI1PK": partition},
-            limit=limit,
-            cursor=cursor,
-            filters=filters,
-            parse=Task.model_validate,
-        )
+        return self._owner_page(partition, Key("GSI1PK").eq(partition), limit, cursor, filters, Task.model_validate)
 
     def update_task(
         self,
@@ -355,16 +346,7 @@ class Store:
         filters: list[ConditionBase] = []
         if status is not None:
             filters.append(Attr("status").eq(status.value))
-        return self._query_page(
-            index=BY_OWNER_INDEX,
-            key_condition=key_condition,
-            key_names=("PK", "SK", "GSI1PK", "GSI1SK"),
-            expected={"GSI1PK": partition},
-            limit=limit,
-            cursor=cursor,
-            filters=filters,
-            parse=Run.model_validate,
-        )
+        return self._owner_page(partition, key_condition, limit, cursor, filters, Run.model_validate)
 
     def transition_run(
         self,
@@ -610,6 +592,27 @@ class Store:
         return str(item["resource_id"])
 
     # ---- paging ------------------------------------------------------
+
+    def _owner_page[T](
+        self,
+        partition: str,
+        key_condition: ConditionBase,
+        limit: int,
+        cursor: str | None,
+        filters: list[ConditionBase],
+        parse: Callable[[dict[str, Any]], T],
+    ) -> Page[T]:
+        """A page of one owner's partition of the ByOwner index."""
+        return self._query_page(
+            index=BY_OWNER_INDEX,
+            key_condition=key_condition,
+            key_names=("PK", "SK", "GSI1PK", "GSI1SK"),
+            expected={"GSI1PK": partition},
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            parse=parse,
+        )
 
     def _query_page[T](
         self,
