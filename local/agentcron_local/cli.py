@@ -118,6 +118,12 @@ def _configure_local(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--user", default="demo", help="user of the printed dev token (default %(default)s)")
     parser.add_argument("--verbose", action="store_true", help="log every AWS request moto serves")
+    parser.add_argument(
+        "--tick",
+        type=float,
+        default=None,
+        help="seconds between dispatcher ticks (default: the template's TickSeconds, 300, like production)",
+    )
 
 
 @command("local", help="run the whole stack on this machine (no AWS account needed)", configure=_configure_local)
@@ -125,7 +131,9 @@ def run_local(args: argparse.Namespace) -> int:
     from agentcron_local.motoserver import PortInUseError
     from agentcron_local.stack import AlreadyRunning, LocalStack, StackOptions
 
-    options = StackOptions(host=args.host, port=args.port, moto_port=args.moto_port, verbose=args.verbose)
+    options = StackOptions(
+        host=args.host, port=args.port, moto_port=args.moto_port, verbose=args.verbose, tick_seconds=args.tick
+    )
     stack = LocalStack(options)
     try:
         stack.start()

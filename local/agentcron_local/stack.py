@@ -135,6 +135,7 @@ class StackOptions:
     state_dir: Path | None = None  # None: tokens.state_dir() ($AGENTCRON_STATE_DIR or <repo>/.local-state)
     verbose: bool = False
     access_log: bool = True
+    tick_seconds: float | None = None  # None: the template's TickSeconds (300, like production)
 
 
 @dataclass
@@ -194,6 +195,9 @@ class LocalStack:
             self._set_env(resources_env)
             self.gateway.function = self._load_api()
             self._gateway_thread = serve_in_thread(self.gateway)
+            if self.service_factories is None:
+                # Importing it registers the ticker and the queue poller.
+                import agentcron_local.services  # noqa: F401
             factories = SERVICE_FACTORIES if self.service_factories is None else self.service_factories
             for factory in factories:
                 service = factory(self)

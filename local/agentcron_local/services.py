@@ -1,0 +1,181 @@
+"""The local stack's stand-ins for what AWS does on its own:
+
+- `DispatcherTicker`: EventBridge's `rate(5 minutes)` rule, which moto stores
+  but never fires. It invokes the real dispatcher handler with the sample
+  scheduled event, every `tick_seconds` (300 like production by default).
+- `QueuePoller`: Lambda's SQS event source mapping. It long-polls the run
+  queue, invokes the real runner handler with SQS batch events, deletes what
+  succeeded, leaves `batchItemFailures` (or everything, when the handler
+  raises) to reappear after the visibility timeout, as Lambda does.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import boto3
+
+from agentcron_local.gateway import lambda_context, load_function_handler
+from agentcron_local.resources import DEFAULT_REGION, LOCAL_ACCOUNT_ID, load_template
+from agentcron_local.stack import register_service
+
+if TYPE_CHECKING:
+    from agentcron_local.stack import LocalStack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TICK_EVENT = REPO_ROOT / "events" / "dispatcher-tick.json"
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def _log(out: IO[str] | None, message: str) -> None:
+    if out is not None:
+        print(f"[agentcron local] {message}", file=out, flush=True)
+
+
+@dataclass
+class DispatcherTicker:
+    tick_seconds: float
+    handler: Handler | None = None
+    out: IO[str] | None = None
+    name: str = "dispatcher ticker"
+    ticks: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def tick(self) -> dict[str, Any]:
+        handler = self.handler or load_function_handler("dispatcher")
+        event = json.loads(TICK_EVENT.read_text(encoding="utf-8"))
+        event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        result: dict[str, Any] = handler(event, lambda_context("dispatcher"))
+        self.ticks += 1
+        return result
+
+    def _loop(self) -> None:
+        # The first tick at start: what came due while the stack was down runs now.
+        while not self._stop.is_set():
+            try:
+                result = self.tick()
+                _log(self.out, f"tick: {', '.join(f'{k} {v}' for k, v in result.items() if k != 'status')}")
+            except Exception as error:  # the next tick tries again, as EventBridge would
+                _log(self.out, f"tick failed: {type(error).__name__}: {error}")
+            self._stop.wait(self.tick_seconds)
+
+
+def runner_event_source(template_path: Path | str | None = None) -> tuple[int, float]:
+    """BatchSize and MaximumBatchingWindowInSeconds of the runner's SQS event in the template."""
+    template = load_template(template_path) if template_path else load_template()
+    events = template["Resources"]["RunnerFunction"]["Properties"].get("Events") or {}
+    for event in events.values():
+        if event.get("Type") == "SQS":
+            properties = event.get("Properties") or {}
+            return int(properties.get("BatchSize", 10)), float(properties.get("MaximumBatchingWindowInSeconds", 0))
+    return 10, 0.0
+
+
+@dataclass
+class QueuePoller:
+    queue_url: str
+    handler: Handler | None = None
+    batch_size: int = 1
+    workers: int = 2
+    wait_seconds: int = 1
+    out: IO[str] | None = None
+    name: str = "run queue poller"
+    invocations: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        for index in range(self.workers):
+            thread = threading.Thread(target=self._loop, name=f"{self.name} {index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        sqs = boto3.session.Session().client("sqs")  # a client per thread
+        while not self._stop.is_set():
+            try:
+                self.poll_once(sqs)
+            except Exception as error:  # keep polling, as the event source mapping does
+                _log(self.out, f"poll failed: {type(error).__name__}: {error}")
+                self._stop.wait(1)
+
+    def poll_once(self, sqs: Any) -> int:
+        """Receive one batch, invoke the runner, settle the messages. Returns how many arrived."""
+        received = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return 0
+        event = {"Records": [self._record(message) for message in received]}
+        handler = self.handler or load_function_handler("runner")
+        try:
+            result = handler(event, lambda_context("runner"))
+        except Exception as error:
+            # Lambda returns the whole batch to the queue: it reappears after the visibility timeout.
+            _log(
+                self.out, f"runner failed ({len(received)} message(s) will be retried): {type(error).__name__}: {error}"
+            )
+            return len(received)
+        finally:
+            with self._lock:
+                self.invocations += 1
+        failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+        done = [m for m in received if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        return len(received)
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        queue_name = self.queue_url.rsplit("/", 1)[-1]
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:{queue_name}",
+            "awsRegion": DEFAULT_REGION,
+        }
+
+
+@register_service
+def ticker_for(stack: LocalStack) -> DispatcherTicker:
+    tick = stack.options.tick_seconds or float(stack.env.get("TICK_SECONDS", "300"))
+    return DispatcherTicker(tick_seconds=tick, out=stack.out)
+
+
+@register_service
+def poller_for(stack: LocalStack) -> QueuePoller:
+    batch_size, _ = runner_event_source(stack.options.template_path)
+    return QueuePoller(queue_url=stack.env["RUN_QUEUE_URL"], batch_size=batch_size, out=stack.out)
