@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 
+from agentcron_local.fake_model import FakeModel
 from agentcron_local.gateway import lambda_context, load_function_handler
 from agentcron_local.resources import DEFAULT_REGION, LOCAL_ACCOUNT_ID, load_template
 from agentcron_local.stack import register_service
@@ -167,6 +169,43 @@ class QueuePoller:
             "eventSourceARN": f"arn:aws:sqs:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:{queue_name}",
             "awsRegion": DEFAULT_REGION,
         }
+
+
+@dataclass
+class ModelService:
+    """The fake Messages API on loopback, unless ANTHROPIC_API_KEY is set:
+    then the runner talks to Claude itself."""
+
+    out: IO[str] | None = None
+    name: str = "fake model"
+    model: FakeModel | None = None
+    _saved: dict[str, str | None] = field(default_factory=dict)
+
+    def start(self) -> None:
+        if os.environ.get("ANTHROPIC_API_KEY") and not os.environ.get("ANTHROPIC_BASE_URL"):
+            _log(self.out, "model: Claude (ANTHROPIC_API_KEY is set)")
+            return
+        self.model = FakeModel().start()
+        for name, value in {"ANTHROPIC_BASE_URL": self.model.base_url, "ANTHROPIC_API_KEY": "local-fake-model"}.items():
+            self._saved[name] = os.environ.get(name)
+            os.environ[name] = value
+        _log(
+            self.out, f"model: the local fake Messages API at {self.model.base_url} (set ANTHROPIC_API_KEY for Claude)"
+        )
+
+    def stop(self) -> None:
+        if self.model is not None:
+            self.model.stop()
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@register_service
+def model_for(stack: LocalStack) -> ModelService:
+    return ModelService(out=stack.out)
 
 
 @register_service

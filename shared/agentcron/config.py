@@ -16,6 +16,8 @@ class Settings:
     event_bus_name: str
     due_shards: int
     tick_seconds: int
+    # Base of the runner's exponential backoff for transient model errors.
+    retry_base_seconds: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -27,6 +29,7 @@ class Settings:
             event_bus_name=env.get("EVENT_BUS_NAME", ""),
             due_shards=int(env.get("DUE_SHARDS", "4")),
             tick_seconds=int(env.get("TICK_SECONDS", "300")),
+            retry_base_seconds=float(env.get("RETRY_BASE_SECONDS", "10")),
         )
 
 

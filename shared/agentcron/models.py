@@ -225,6 +225,12 @@ class Task(StoredModel):
     last_run: RunSummary | None = None
     consecutive_failures: int = 0
     runs_scheduled: int = 0
+    # Execution bookkeeping written by the runner (internal, never in views):
+    # the run holding the task (for overlap policies) and until when.
+    running_run_id: str | None = None
+    running_until: int | None = None
+    buffered_run_id: str | None = None
+    followups_created: int = 0
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None

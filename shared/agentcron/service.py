@@ -250,7 +250,8 @@ class Service:
             run_id,
             from_statuses={RunStatus.WAITING_INPUT},
             to_status=RunStatus.QUEUED,
-            fields={"reply": reply},
+            # A reply resumes the conversation: a fresh budget of attempts.
+            fields={"reply": reply, "attempt": 0},
             active_until=to_epoch(now) + QUEUED_GRACE_SECONDS,
         )
         self._enqueue(run)

@@ -515,6 +515,181 @@ class Store:
         ]
         self._transact(items)
 
+    # ---- execution (runner side) -------------------------------------
+
+    def start_run(self, task: Task, run: Run, *, now: datetime, lease_until: int, exclusive: bool) -> Run:
+        """QUEUED → RUNNING and the task's running marker, in one transaction.
+        `exclusive` (overlap skip / buffer_one) also requires that no other run
+        holds an unexpired marker. ClaimLost means the run was started by a
+        duplicate message, or the marker changed: re-read and decide again."""
+        now_epoch = _epoch(now)
+        task_names = {"#running": "running_run_id", "#until": "running_until"}
+        task_values: dict[str, Any] = {":run": run.id, ":lease": lease_until}
+        task_update = "SET #running = :run, #until = :lease"
+        task_condition = "attribute_exists(PK)"
+        if exclusive:
+            task_values[":now"] = now_epoch
+            task_condition += " AND (attribute_not_exists(#running) OR #until < :now OR #running = :run)"
+        if task.buffered_run_id == run.id:
+            task_names["#buffered"] = "buffered_run_id"
+            task_update += " REMOVE #buffered"
+        started_at = now.isoformat()
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": task_key(task.id),
+                        "UpdateExpression": task_update,
+                        "ConditionExpression": task_condition,
+                        "ExpressionAttributeNames": task_names,
+                        "ExpressionAttributeValues": task_values,
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": run_key(run.task_id, run.id),
+                        "UpdateExpression": "SET #status = :running, attempt = attempt + :one, started_at = :started,"
+                        " active_until = :lease, active_shard = :shard",
+                        "ConditionExpression": "#status = :queued",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":running": RunStatus.RUNNING.value,
+                            ":queued": RunStatus.QUEUED.value,
+                            ":one": 1,
+                            ":started": started_at,
+                            ":lease": lease_until,
+                            ":shard": shard_of(run.task_id, self.due_shards),
+                        },
+                    }
+                },
+            ]
+        )
+        return run.model_copy(
+            update={
+                "status": RunStatus.RUNNING,
+                "attempt": run.attempt + 1,
+                "started_at": now,
+                "active_until": lease_until,
+            }
+        )
+
+    def buffer_run(self, task_id: str, run_id: str) -> bool:
+        """Hold `run_id` as the task's one buffered run (overlap buffer_one); False if another holds it."""
+        try:
+            self.table.update_item(
+                Key=task_key(task_id),
+                UpdateExpression="SET buffered_run_id = :run",
+                ConditionExpression="attribute_not_exists(buffered_run_id) OR buffered_run_id = :run",
+                ExpressionAttributeValues={":run": run_id},
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def record_outcome(self, run: Run, *, failed: bool | None) -> Task | None:
+        """After a run leaves RUNNING: release the task's running marker (if
+        this run holds it), store the last-run summary and the failure streak
+        (`failed` None: neither success nor failure, e.g. waiting for input)."""
+        try:
+            self.table.update_item(
+                Key=task_key(run.task_id),
+                UpdateExpression="REMOVE running_run_id, running_until",
+                ConditionExpression="running_run_id = :run",
+                ExpressionAttributeValues={":run": run.id},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+        summary = {
+            "id": run.id,
+            "status": run.status.value,
+            "scheduled_for": run.scheduled_for.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        }
+        values: dict[str, Any] = {":summary": summary}
+        update = "SET last_run = :summary"
+        if failed is True:
+            values[":one"], values[":zero"] = 1, 0
+            update += ", consecutive_failures = if_not_exists(consecutive_failures, :zero) + :one"
+        elif failed is False:
+            values[":zero"] = 0
+            update += ", consecutive_failures = :zero"
+        try:
+            result = self.table.update_item(
+                Key=task_key(run.task_id),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return Task.model_validate(_plain(result["Attributes"]))
+
+    def auto_pause(self, task_id: str, reason: str, now: datetime) -> bool:
+        """Pause a task that keeps failing (once: only if still enabled)."""
+        try:
+            self.table.update_item(
+                Key=task_key(task_id),
+                UpdateExpression="SET enabled = :false, paused_reason = :reason, updated_at = :now,"
+                " version = version + :one REMOVE next_run_at, due_shard",
+                ConditionExpression="enabled = :true AND attribute_not_exists(deleted_at)",
+                ExpressionAttributeValues={
+                    ":false": False,
+                    ":true": True,
+                    ":reason": reason,
+                    ":now": now.isoformat(),
+                    ":one": 1,
+                },
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def count_followups(self, task_id: str, limit: int) -> bool:
+        """Take one of the task's `limit` follow-ups; False when they are used up."""
+        try:
+            self.table.update_item(
+                Key=task_key(task_id),
+                UpdateExpression="SET followups_created = if_not_exists(followups_created, :zero) + :one",
+                ConditionExpression="attribute_not_exists(followups_created) OR followups_created < :limit",
+                ExpressionAttributeValues={":zero": 0, ":one": 1, ":limit": limit},
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    # ---- memory (per task) ---------------------------------------------
+
+    def remember(self, task_id: str, key: str, value: str, *, now: datetime, max_keys: int) -> bool:
+        """Store a memory value; False when the task already holds `max_keys` other keys."""
+        existing = self._get({"PK": f"TASK#{task_id}", "SK": f"MEM#{key}"})
+        if existing is None:
+            count = self.table.query(
+                KeyConditionExpression=Key("PK").eq(f"TASK#{task_id}") & Key("SK").begins_with("MEM#"),
+                Select="COUNT",
+            )["Count"]
+            if count >= max_keys:
+                return False
+        self.table.put_item(
+            Item={"PK": f"TASK#{task_id}", "SK": f"MEM#{key}", "value": value, "updated_at": now.isoformat()}
+        )
+        return True
+
+    def recall(self, task_id: str, key: str) -> str | None:
+        item = self._get({"PK": f"TASK#{task_id}", "SK": f"MEM#{key}"})
+        return None if item is None else str(item["value"])
+
     def _transact(self, items: list[dict[str, Any]]) -> None:
         for attempt in range(_TRANSACT_ATTEMPTS):
             try:

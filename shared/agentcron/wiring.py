@@ -4,12 +4,20 @@ so every handler wires them the same way."""
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
+from agentcron.artifacts import Transcripts
 from agentcron.config import settings
 from agentcron.dispatch import Dispatcher
+from agentcron.execution import RunExecutor, utcnow
+from agentcron.notifications import RunEvents
 from agentcron.queue import RunQueue
+from agentcron.secrets import anthropic_api_key
 from agentcron.service import Service
 from agentcron.store import Store
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
 
 
 def new_store() -> Store:
@@ -34,7 +42,30 @@ def service() -> Service:
     return Service(store=new_store(), queue=run_queue(), tick_seconds=config.tick_seconds, dispatcher=dispatcher())
 
 
+@cache
+def anthropic_client() -> Anthropic:
+    # Imported here, and only in the runner: ~1 s and ~77 MB of cold start.
+    from anthropic import Anthropic
+
+    # The queue does the retrying (with backoff across invocations), so the SDK must not.
+    return Anthropic(api_key=anthropic_api_key(), max_retries=0)
+
+
+@cache
+def executor() -> RunExecutor:
+    config = settings()
+    return RunExecutor(
+        store=new_store(),
+        transcripts=Transcripts(config.artifacts_bucket),
+        events=RunEvents(config.event_bus_name),
+        client_factory=anthropic_client,
+        create_task=lambda owner, body, key: service().create_task(owner, body, key)[0],
+        clock=utcnow,
+        retry_base_seconds=config.retry_base_seconds,
+    )
+
+
 def reset() -> None:
     """Forget the wiring (tests give each case a fresh stack, as a new container would)."""
-    for cached in (settings, run_queue, dispatcher, service):
+    for cached in (settings, run_queue, dispatcher, service, anthropic_client, executor, anthropic_api_key):
         cached.cache_clear()

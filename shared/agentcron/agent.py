@@ -1,0 +1,261 @@
+"""The Claude agent: prompt rendering, the system prompt and the tool loop.
+
+`anthropic` is imported lazily and only here (the runner's own dependency,
+about a second of cold start): the API and dispatcher never load it.
+The loop does not retry model errors itself (the SDK's retries are off);
+it classifies them, and the runner lets the queue do the backoff.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
+
+from agentcron.models import Run, RunStatus, Task, Usage
+from agentcron.tools_catalog import TOOLS
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
+
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+RECENT_RUNS_IN_PROMPT = 5
+SUMMARY_CHARS = 300
+WEB_SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
+
+
+class TemplateError(ValueError):
+    """The prompt names a variable neither the task nor the run defines."""
+
+
+def render_prompt(template: str, defaults: dict[str, str], overrides: dict[str, str]) -> str:
+    values = {**defaults, **overrides}
+    missing = sorted({name for name in _VARIABLE.findall(template) if name not in values})
+    if missing:
+        raise TemplateError(
+            f"the prompt uses {', '.join('{{' + m + '}}' for m in missing)} but neither the task's "
+            "variables nor the run's define it"
+        )
+    return _VARIABLE.sub(lambda match: values[match[1]], template)
+
+
+def task_timezone(task: Task) -> str:
+    return getattr(task.schedule, "timezone", None) or "UTC"
+
+
+def system_blocks(task: Task, now: datetime, recent: Sequence[Run]) -> list[dict[str, Any]]:
+    """Two blocks: a static one (cached across runs, so the prompt-cache prefix
+    is stable) and a dynamic one with the time and the memory of past runs."""
+    static = (
+        "You are an agent run by agentcron, a scheduler, for the task "
+        f"{task.name!r}. {task.description}\n"
+        "Work autonomously and finish with a concise final answer. Use the tools you are given; "
+        "if you truly need information only the task's owner has, ask with ask_user."
+    )
+    zone = task_timezone(task)
+    lines = [f"The current time is {now.astimezone(ZoneInfo(zone)).isoformat()} ({zone})."]
+    if recent:
+        lines.append("Summaries of this task's most recent runs, newest first:")
+        for run in recent:
+            text = (run.output or (run.error.message if run.error else "") or "").replace("\n", " ")
+            lines.append(f"- {run.scheduled_for.isoformat()} {run.status.value}: {text[:SUMMARY_CHARS]}")
+    return [
+        {"type": "text", "text": static, "cache_control": {"type": "ephemeral"}},
+        {"type": "text", "text": "\n".join(lines)},
+    ]
+
+
+def tool_definitions(allowed: Sequence[str]) -> list[dict[str, Any]]:
+    definitions: list[dict[str, Any]] = []
+    for tool in TOOLS:
+        if tool.name not in allowed:
+            continue
+        if tool.kind == "server":
+            definitions.append(dict(WEB_SEARCH_TOOL))
+        else:
+            definitions.append({"name": tool.name, "description": tool.description, "input_schema": tool.input_schema})
+    return definitions
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass
+class ToolResult:
+    content: str
+    is_error: bool = False
+
+
+# Runs one client tool; the runner supplies it (memory, fetch, follow-ups).
+ToolExecutor = Callable[[ToolCall], ToolResult]
+
+
+@dataclass
+class AgentOutcome:
+    status: Literal[RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.WAITING_INPUT]
+    messages: list[dict[str, Any]]
+    usage: Usage
+    output: str | None = None
+    question: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    model: str | None = None
+    turns: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class RunDeadlineExceeded(Exception):
+    """The run's timeout passed before the agent finished."""
+
+
+def _add_usage(total: Usage, usage: Any) -> None:
+    total.input_tokens += getattr(usage, "input_tokens", 0) or 0
+    total.output_tokens += getattr(usage, "output_tokens", 0) or 0
+    total.cache_creation_input_tokens += getattr(usage, "cache_creation_input_tokens", 0) or 0
+    total.cache_read_input_tokens += getattr(usage, "cache_read_input_tokens", 0) or 0
+
+
+def _text_of(content: Sequence[dict[str, Any]]) -> str:
+    return "\n".join(block["text"] for block in content if block.get("type") == "text").strip()
+
+
+@dataclass
+class AgentRequest:
+    model: str
+    max_tokens: int
+    max_turns: int
+    system: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    tools: list[str]
+    run_id: str
+    deadline: float  # time.monotonic() by which the run must end
+    usage: Usage = field(default_factory=Usage)
+
+
+def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecutor) -> AgentOutcome:
+    """The Messages API tool loop until end_turn, a question for the user, or a limit.
+    Model errors propagate (the runner classifies them); the deadline raises
+    RunDeadlineExceeded."""
+    messages = request.messages
+    tools = tool_definitions(request.tools)
+    usage = request.usage
+    model = request.model
+    for turn in range(1, request.max_turns + 1):
+        remaining = request.deadline - time.monotonic()
+        if remaining <= 0:
+            raise RunDeadlineExceeded(f"the run's timeout passed after {turn - 1} turn(s)")
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "system": request.system,
+            "messages": messages,
+            # The fake model keys its per-run behaviour on this; Anthropic uses it for abuse tracking.
+            "metadata": {"user_id": request.run_id},
+            "timeout": remaining,
+        }
+        if tools:
+            kwargs["tools"] = tools
+        response = client.messages.create(**kwargs)
+        _add_usage(usage, response.usage)
+        model = response.model
+        content = [block.model_dump(exclude_none=True) for block in response.content]
+        messages.append({"role": "assistant", "content": content})
+        stop = response.stop_reason
+        if stop in ("end_turn", "stop_sequence"):
+            return AgentOutcome(RunStatus.SUCCEEDED, messages, usage, output=_text_of(content), model=model, turns=turn)
+        if stop == "max_tokens":
+            return AgentOutcome(
+                RunStatus.SUCCEEDED,
+                messages,
+                usage,
+                output=_text_of(content),
+                model=model,
+                turns=turn,
+                notes=[f"the answer was cut at max_tokens ({request.max_tokens})"],
+            )
+        if stop == "refusal":
+            return AgentOutcome(
+                RunStatus.FAILED,
+                messages,
+                usage,
+                output=_text_of(content) or None,
+                error_type="refusal",
+                error_message="the model declined to answer this prompt",
+                model=model,
+                turns=turn,
+            )
+        if stop == "pause_turn":
+            continue  # a long server-tool turn: send it back as is and the model goes on
+        if stop != "tool_use":
+            return AgentOutcome(
+                RunStatus.FAILED,
+                messages,
+                usage,
+                error_type="unexpected_stop_reason",
+                error_message=f"the model stopped with {stop!r}",
+                model=model,
+                turns=turn,
+            )
+        calls = [ToolCall(b["id"], b["name"], b.get("input") or {}) for b in content if b.get("type") == "tool_use"]
+        question = next((c for c in calls if c.name == "ask_user" and "ask_user" in request.tools), None)
+        if question is not None:
+            return AgentOutcome(
+                RunStatus.WAITING_INPUT,
+                messages,
+                usage,
+                question=str(question.input.get("question", ""))[:2000],
+                model=model,
+                turns=turn,
+            )
+        results = []
+        for call in calls:
+            if call.name not in request.tools:
+                # The allow-list is enforced here, whatever the model asks for.
+                result = ToolResult(f"tool {call.name!r} is not allowed for this task", is_error=True)
+            else:
+                result = execute_tool(call)
+            results.append(
+                {"type": "tool_result", "tool_use_id": call.id, "content": result.content, "is_error": result.is_error}
+            )
+        messages.append({"role": "user", "content": results})
+    return AgentOutcome(
+        RunStatus.FAILED,
+        messages,
+        usage,
+        error_type="max_turns_exceeded",
+        error_message=f"the agent did not finish within max_turns ({request.max_turns})",
+        model=model,
+        turns=request.max_turns,
+    )
+
+
+def answer_pending_question(messages: list[dict[str, Any]], reply: str) -> list[dict[str, Any]]:
+    """Append the owner's reply as the result of the pending ask_user call
+    (and an error result for any other call of that same turn, which did not run)."""
+    last = messages[-1] if messages else None
+    if not last or last.get("role") != "assistant":
+        raise ValueError("the saved conversation does not end with the question")
+    results = []
+    for block in last["content"]:
+        if block.get("type") != "tool_use":
+            continue
+        if block["name"] == "ask_user":
+            results.append({"type": "tool_result", "tool_use_id": block["id"], "content": reply})
+        else:
+            results.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": block["id"],
+                    "content": "not run: the turn paused for the owner's answer; call it again if still needed",
+                    "is_error": True,
+                }
+            )
+    return [*messages, {"role": "user", "content": results}]

@@ -1,0 +1,350 @@
+"""Executing one run: from a queue message to a stored outcome.
+
+The run item is the source of truth and every step is a conditional write,
+so a duplicate, stale or out-of-order message does nothing:
+
+1. QUEUED → RUNNING (store.start_run), with a lease and the task's running
+   marker; overlap policies are decided here, when a run is about to start,
+   the only moment it is knowable whether the previous one still runs.
+2. the agent runs (agentcron.agent), within the run's timeout;
+3. RUNNING → SUCCEEDED | FAILED | TIMED_OUT | WAITING_INPUT, or back to
+   QUEUED for a transient model error while attempts remain: the runner then
+   raises RetryLater and the queue's visibility timeout does the backoff
+   (never a sleep inside the Lambda).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from agentcron.agent import (
+    AgentOutcome,
+    AgentRequest,
+    RunDeadlineExceeded,
+    TemplateError,
+    answer_pending_question,
+    render_prompt,
+    run_agent,
+    system_blocks,
+)
+from agentcron.artifacts import Transcripts
+from agentcron.errors import Conflict, NotFound
+from agentcron.models import FINAL_STATUSES, Run, RunStatus, Task, TaskCreate, Usage
+from agentcron.notifications import RunEvents
+from agentcron.observability import logger, metrics
+from agentcron.queue import RunMessage
+from agentcron.schedules import to_epoch
+from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
+from agentcron.tools.client_tools import ClientTools
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
+
+LEASE_MARGIN_SECONDS = 60
+OUTPUT_CHARS_STORED = 20_000
+MAX_RETRY_DELAY_SECONDS = 900
+BUFFER_RECHECK_SECONDS = 30
+# Leave the Lambda this long after the run's own deadline to write the outcome.
+LAMBDA_WRAP_UP_SECONDS = 15
+
+
+class RetryLater(Exception):
+    """Hand the message back to the queue, visible again after `seconds`."""
+
+    def __init__(self, seconds: int, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = max(0, min(MAX_RETRY_DELAY_SECONDS, seconds))
+
+
+@dataclass(frozen=True)
+class ModelError:
+    type: str
+    message: str
+    transient: bool
+    retry_after: float | None = None
+
+
+def classify_model_error(error: Exception) -> ModelError | None:
+    """Sort an anthropic SDK error into transient (the queue retries it) or
+    permanent (the run fails at once); None when it is not an SDK error."""
+    import anthropic
+
+    if isinstance(error, anthropic.APITimeoutError):
+        return ModelError("timeout", "the model did not answer in time", transient=True)
+    if isinstance(error, anthropic.APIConnectionError):
+        return ModelError("connection_error", f"could not reach the model: {error}", transient=True)
+    if isinstance(error, anthropic.APIStatusError):
+        status = error.status_code
+        retry_after = None
+        raw = error.response.headers.get("retry-after") if error.response is not None else None
+        if raw:
+            try:
+                retry_after = float(raw)
+            except ValueError:
+                retry_after = None
+        body: dict[str, Any] = error.body if isinstance(error.body, dict) else {}
+        inner: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
+        kind = str(inner.get("type") or type(error).__name__)
+        message = str(inner.get("message") or error.message)[:1000]
+        transient = status in (408, 409, 429) or status >= 500
+        return ModelError(kind, f"HTTP {status}: {message}", transient=transient, retry_after=retry_after)
+    return None
+
+
+def backoff_seconds(attempt: int, base: float, retry_after: float | None) -> int:
+    """Exponential backoff with jitter (half to full), at least what retry-after asks."""
+    ceiling = min(MAX_RETRY_DELAY_SECONDS, base * 2 ** max(0, attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return int(min(MAX_RETRY_DELAY_SECONDS, max(1.0, delay)))
+
+
+@dataclass
+class Attempt:
+    """One execution of a run, from QUEUED → RUNNING to its outcome."""
+
+    task: Task
+    run: Run
+    started: float  # time.monotonic()
+    budget: float  # seconds the agent may take
+    usage: Usage
+    prompt: str | None
+
+
+@dataclass
+class RunExecutor:
+    store: Store
+    transcripts: Transcripts
+    events: RunEvents
+    client_factory: Callable[[], Anthropic]
+    create_task: Callable[[str, TaskCreate, str], Task]
+    clock: Callable[[], datetime]
+    retry_base_seconds: float = 10.0
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # ---- 1. start ----------------------------------------------------------
+
+    def process(self, message: RunMessage, remaining_seconds: float) -> Run | None:
+        """Run what the message names, if it still should run. Returns the run
+        as it ended up, or None when the message was stale (nothing to do)."""
+        run = self.store.get_run_by_id(message.run_id)
+        if run is None or run.owner != message.owner or run.task_id != message.task_id:
+            logger.warning("message names no such run; dropped", extra={"run_id": message.run_id})
+            return None
+        logger.append_keys(run_id=run.id, task_id=run.task_id, owner=run.owner)
+        if run.status != RunStatus.QUEUED:
+            # A duplicate or late message: the run was started, finished or cancelled already.
+            logger.info("run is not QUEUED; message ignored", extra={"status": run.status.value})
+            return None
+        task = self.store.get_task_by_id(run.task_id)
+        if task is None or task.deleted_at is not None or not task.enabled:
+            why = "the task was deleted" if task is None or task.deleted_at else "the task is paused"
+            return self._settle(run, RunStatus.CANCELLED, reason=f"not run: {why}", from_status=RunStatus.QUEUED)
+        now = self.now()
+        exclusive = task.policies.overlap != "allow"
+        holder = task.running_run_id
+        if exclusive and holder not in (None, run.id) and (task.running_until or 0) > to_epoch(now):
+            return self._overlap(task, run, str(holder))
+        lease = to_epoch(now) + task.policies.timeout_seconds + LEASE_MARGIN_SECONDS
+        try:
+            started = self.store.start_run(task, run, now=now, lease_until=lease, exclusive=exclusive)
+        except ClaimLost:
+            fresh = self.store.get_run_by_id(run.id)
+            if fresh is None or fresh.status != RunStatus.QUEUED:
+                logger.info("a duplicate message started this run first")
+                return None
+            raise RetryLater(5, "another run took the task at the same moment") from None
+        metrics.add_metric(name="RunsStarted", unit="Count", value=1)
+        metrics.add_metric(
+            name="StartLateness", unit="Seconds", value=max(0, to_epoch(now) - to_epoch(run.scheduled_for))
+        )
+        return self._execute(task, started, remaining_seconds)
+
+    def _overlap(self, task: Task, run: Run, holder: str) -> Run | None:
+        if task.policies.overlap == "buffer_one" and self.store.buffer_run(task.id, run.id):
+            wait = max(1, min(BUFFER_RECHECK_SECONDS, (task.running_until or 0) - to_epoch(self.now())))
+            raise RetryLater(wait, f"waiting for run {holder} to finish (overlap: buffer_one)")
+        reason = (
+            f"skipped: run {holder} was still running (overlap: skip)"
+            if task.policies.overlap == "skip"
+            else f"skipped: run {holder} is running and another run is already waiting (overlap: buffer_one)"
+        )
+        return self._settle(run, RunStatus.SKIPPED, reason=reason, from_status=RunStatus.QUEUED)
+
+    # ---- 2. run the agent ----------------------------------------------------
+
+    def _execute(self, task: Task, run: Run, remaining_seconds: float) -> Run | None:
+        attempt = Attempt(
+            task=task,
+            run=run,
+            started=time.monotonic(),
+            budget=min(task.policies.timeout_seconds, max(1.0, remaining_seconds - LAMBDA_WRAP_UP_SECONDS)),
+            usage=run.usage.model_copy() if run.usage else Usage(),
+            prompt=run.prompt,
+        )
+        try:
+            if run.reply is not None and run.transcript_key:
+                messages = answer_pending_question(self.transcripts.load(run.transcript_key), run.reply)
+            else:
+                attempt.prompt = render_prompt(task.prompt, task.variables, run.variables)
+                messages = [{"role": "user", "content": attempt.prompt}]
+            request = AgentRequest(
+                model=task.agent.model,
+                max_tokens=task.agent.max_tokens,
+                max_turns=task.agent.max_turns,
+                system=system_blocks(task, self.now(), self._recent_runs(task, run)),
+                messages=messages,
+                tools=list(task.agent.tools),
+                run_id=run.id,
+                deadline=attempt.started + attempt.budget,
+                usage=attempt.usage,
+            )
+            tools = ClientTools(self.store, task, run.id, self.now, self.create_task)
+            outcome = run_agent(self.client_factory(), request, tools)
+        except TemplateError as error:
+            return self._finish(attempt, RunStatus.FAILED, error=("template_error", str(error)))
+        except RunDeadlineExceeded as error:
+            return self._timed_out(attempt, str(error))
+        except Exception as error:
+            model_error = classify_model_error(error)
+            if model_error is None:
+                raise
+            if model_error.type == "timeout" and time.monotonic() >= attempt.started + attempt.budget - 1:
+                return self._timed_out(attempt, "the model had not answered by the run's timeout")
+            return self._model_failure(attempt, model_error)
+        return self._conclude(attempt, outcome)
+
+    def _recent_runs(self, task: Task, run: Run) -> list[Run]:
+        page = self.store.list_task_runs(task.owner, task.id, limit=20, cursor=None, status=None)
+        return [r for r in page.items if r.id != run.id and r.status in FINAL_STATUSES][:5]
+
+    # ---- 3. outcomes -----------------------------------------------------------
+
+    def _conclude(self, attempt: Attempt, outcome: AgentOutcome) -> Run | None:
+        key = self.transcripts.save(attempt.task.id, attempt.run.id, outcome.messages, outcome.usage)
+        if outcome.status == RunStatus.WAITING_INPUT:
+            return self._finish(
+                attempt, RunStatus.WAITING_INPUT, question=outcome.question, transcript_key=key, model=outcome.model
+            )
+        error = (outcome.error_type, outcome.error_message or "") if outcome.error_type else None
+        return self._finish(
+            attempt,
+            outcome.status,
+            output=outcome.output,
+            error=error,
+            transcript_key=key,
+            model=outcome.model,
+            reason="; ".join(outcome.notes) or None,
+        )
+
+    def _timed_out(self, attempt: Attempt, why: str) -> Run | None:
+        limit = attempt.task.policies.timeout_seconds
+        return self._finish(attempt, RunStatus.TIMED_OUT, error=("timeout", f"{why} (timeout {limit}s)"))
+
+    def _model_failure(self, attempt: Attempt, error: ModelError) -> Run | None:
+        run, policies = attempt.run, attempt.task.policies
+        if not error.transient or run.attempt >= policies.max_attempts:
+            note = f" (gave up after {run.attempt} attempts)" if error.transient else ""
+            return self._finish(attempt, RunStatus.FAILED, error=(error.type, error.message + note))
+        delay = backoff_seconds(run.attempt, self.retry_base_seconds, error.retry_after)
+        requeued = self.store.transition_run(
+            run.owner,
+            run.id,
+            from_statuses={RunStatus.RUNNING},
+            to_status=RunStatus.QUEUED,
+            fields={
+                "reason": f"attempt {run.attempt} failed ({error.type}); retrying in {delay}s",
+                "error": {"type": error.type, "message": error.message},
+                "usage": attempt.usage.model_dump(),
+                **({"prompt": attempt.prompt} if attempt.prompt is not None else {}),
+            },
+            active_until=to_epoch(self.now()) + delay + QUEUED_GRACE_SECONDS,
+        )
+        self.store.record_outcome(requeued, failed=None)
+        metrics.add_metric(name="RunsRetried", unit="Count", value=1)
+        raise RetryLater(delay, f"{error.type}: {error.message}")
+
+    def _finish(
+        self,
+        attempt: Attempt,
+        status: RunStatus,
+        *,
+        output: str | None = None,
+        question: str | None = None,
+        error: tuple[str, str] | None = None,
+        transcript_key: str | None = None,
+        model: str | None = None,
+        reason: str | None = None,
+    ) -> Run | None:
+        run = attempt.run
+        elapsed_ms = int((time.monotonic() - attempt.started) * 1000)
+        fields: dict[str, Any] = {
+            "usage": attempt.usage.model_dump(),
+            "duration_ms": (run.duration_ms or 0) + elapsed_ms,
+            "model": model or attempt.task.agent.model,
+        }
+        optional = {"prompt": attempt.prompt, "transcript_key": transcript_key, "reason": reason}
+        fields.update({name: value for name, value in optional.items() if value is not None})
+        if output is not None:
+            fields["output"] = output[:OUTPUT_CHARS_STORED]
+        if status == RunStatus.WAITING_INPUT:
+            fields["question"] = question or ""
+        if error is not None:
+            fields["error"] = {"type": error[0], "message": error[1][:2000]}
+        remove = ["reply"] if status == RunStatus.WAITING_INPUT else ["question"]
+        if error is None:
+            remove.append("error")
+        return self._settle(run, status, fields=fields, remove=remove, from_status=RunStatus.RUNNING, task=attempt.task)
+
+    def _settle(
+        self,
+        run: Run,
+        status: RunStatus,
+        *,
+        from_status: RunStatus,
+        reason: str | None = None,
+        fields: dict[str, Any] | None = None,
+        remove: list[str] | None = None,
+        task: Task | None = None,
+    ) -> Run | None:
+        values = dict(fields or {})
+        if reason is not None:
+            values["reason"] = reason
+        if status in FINAL_STATUSES and "finished_at" not in values:
+            values["finished_at"] = self.now().isoformat()
+        try:
+            settled = self.store.transition_run(
+                run.owner, run.id, from_statuses={from_status}, to_status=status, fields=values, remove=remove or ()
+            )
+        except (Conflict, NotFound):
+            # Recovery or a cancel moved it first; that state stands.
+            logger.info("run moved on before its outcome was stored", extra={"outcome": status.value})
+            return None
+        failed = {RunStatus.SUCCEEDED: False, RunStatus.FAILED: True, RunStatus.TIMED_OUT: True}.get(status)
+        updated = self.store.record_outcome(settled, failed=failed)
+        if failed is True and updated is not None and task is not None:
+            limit = task.policies.auto_pause_after_failures
+            if updated.consecutive_failures >= limit:
+                reason_text = (
+                    f"auto-paused after {updated.consecutive_failures} consecutive failed runs (last: {settled.id})"
+                )
+                if self.store.auto_pause(task.id, reason_text, self.now()):
+                    logger.warning("task auto-paused", extra={"consecutive_failures": updated.consecutive_failures})
+        metrics.add_metric(name=f"Runs{status.value.title().replace('_', '')}", unit="Count", value=1)
+        if settled.usage:
+            metrics.add_metric(name="InputTokens", unit="Count", value=settled.usage.input_tokens)
+            metrics.add_metric(name="OutputTokens", unit="Count", value=settled.usage.output_tokens)
+        self.events.publish(settled)
+        return settled
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
