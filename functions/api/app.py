@@ -36,6 +36,7 @@ from agentcron.views import (
     TaskStats,
     TaskView,
     ToolList,
+    Transcript,
     run_view,
     task_view,
 )
@@ -218,6 +219,11 @@ def list_runs(
 @app.get("/v1/runs/<run_id>", tags=["runs"])
 def get_run(run_id: RunId) -> RunView:
     return run_view(service().get_run(owner(), run_id))
+
+
+@app.get("/v1/runs/<run_id>/transcript", tags=["runs"])
+def run_transcript(run_id: RunId) -> Transcript:
+    return Transcript(run_id=run_id, messages=service().transcript(owner(), run_id))
 
 
 @app.post("/v1/runs/<run_id>/reply", responses={202: {"description": "Queued"}}, tags=["runs"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agentcron.artifacts import Transcripts
 from agentcron.dispatch import Dispatcher
 from agentcron.errors import Conflict, NotFound, PreconditionFailed, QueueUnavailable
 from agentcron.ids import manual_run_id, new_task_id
@@ -56,6 +57,7 @@ class Service:
     # Claims a task's occurrences that fall before the next tick (create, edit,
     # enable), through the same code path as the dispatcher.
     dispatcher: Dispatcher | None = None
+    transcripts: Transcripts | None = None
 
     # ---- tasks -------------------------------------------------------
 
@@ -232,6 +234,13 @@ class Service:
         since: datetime | None,
     ) -> Page[Run]:
         return self.store.list_owner_runs(owner, limit=limit, cursor=cursor, status=status, since=since)
+
+    def transcript(self, owner: str, run_id: str) -> list[dict[str, Any]]:
+        """The run's whole conversation with the model (kept in S3)."""
+        run = self.store.get_run(owner, run_id)
+        if run.transcript_key is None or self.transcripts is None:
+            raise NotFound(f"run {run_id} has no transcript yet")
+        return self.transcripts.load(run.transcript_key)
 
     def cancel_run(self, owner: str, run_id: str) -> Run:
         return self.store.transition_run(

@@ -119,6 +119,11 @@ class TaskStats(View):
     last_failures: list[FailureSummary]
 
 
+class Transcript(View):
+    run_id: str
+    messages: list[dict[str, Any]] = Field(description="The Messages API conversation, as sent and received")
+
+
 class Health(View):
     status: str
     time: datetime

@@ -39,7 +39,13 @@ def dispatcher() -> Dispatcher:
 @cache
 def service() -> Service:
     config = settings()
-    return Service(store=new_store(), queue=run_queue(), tick_seconds=config.tick_seconds, dispatcher=dispatcher())
+    return Service(
+        store=new_store(),
+        queue=run_queue(),
+        tick_seconds=config.tick_seconds,
+        dispatcher=dispatcher(),
+        transcripts=Transcripts(config.artifacts_bucket),
+    )
 
 
 @cache

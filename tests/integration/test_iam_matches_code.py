@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 from agentcron import wiring
-from agentcron.models import RunStatus
+from agentcron.artifacts import Transcripts
+from agentcron.models import RunStatus, Usage
 from agentcron.store import Store
 from agentcron_local.gateway import LambdaContext, load_function_handler
 from botocore.client import BaseClient
@@ -35,6 +36,8 @@ ACTIONS_OF_CALL: dict[tuple[str, str], tuple[set[str], str]] = {
     ("sqs", "SendMessage"): ({"sqs:SendMessage"}, "RunQueue"),
     ("sqs", "SendMessageBatch"): ({"sqs:SendMessage"}, "RunQueue"),
     ("events", "PutEvents"): ({"events:PutEvents"}, "EventBus"),
+    ("s3", "GetObject"): ({"s3:GetObject"}, "ArtifactsBucket"),
+    ("s3", "PutObject"): ({"s3:PutObject"}, "ArtifactsBucket"),
 }
 # Granted to every function for the platform, not called by its code.
 PLATFORM_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -88,7 +91,7 @@ def assert_role_matches(cfn: dict[str, Any], function_id: str, calls: set[tuple[
 
 
 def test_api_role_is_exactly_what_the_api_calls(
-    api: ApiClient, store: Store, cfn: dict[str, Any], recorder: CallRecorder
+    api: ApiClient, store: Store, aws_env: dict[str, str], cfn: dict[str, Any], recorder: CallRecorder
 ) -> None:
     soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
     task = api.post("/v1/tasks", cron_task(), headers={"idempotency-key": "k1"}).json
@@ -104,7 +107,15 @@ def test_api_role_is_exactly_what_the_api_calls(
     api.get(f"/v1/tasks/{task['id']}/stats")
     api.get("/v1/tasks/due")
     with recorder.paused():  # the runner's doing, not the API's
-        store.transition_run("alice", run["id"], from_statuses={RunStatus.QUEUED}, to_status=RunStatus.WAITING_INPUT)
+        key = Transcripts(aws_env["ARTIFACTS_BUCKET"]).save(task["id"], run["id"], [], Usage())
+        store.transition_run(
+            "alice",
+            run["id"],
+            from_statuses={RunStatus.QUEUED},
+            to_status=RunStatus.WAITING_INPUT,
+            fields={"transcript_key": key, "question": "?"},
+        )
+    assert api.get(f"/v1/runs/{run['id']}/transcript").json == {"run_id": run["id"], "messages": []}
     api.post(f"/v1/runs/{run['id']}/reply", {"reply": "yes"})
     api.post(f"/v1/runs/{run['id']}/cancel")
     api.post(f"/v1/tasks/{task['id']}/disable", {"reason": "x"})
