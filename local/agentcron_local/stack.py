@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import sys
@@ -28,9 +29,12 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any, Protocol
 
+from agentcron import wiring
+
 from agentcron_local import tokens
 from agentcron_local.gateway import GatewayServer, load_function_handler, make_gateway, serve_in_thread
 from agentcron_local.motoserver import MotoHandle, start_moto
+from agentcron_local.persistence import SnapshotService, restore_stack
 from agentcron_local.resources import DEFAULT_REGION, DEFAULT_TEMPLATE, create_resources
 
 DEFAULT_HOST = "127.0.0.1"
@@ -38,6 +42,7 @@ DEFAULT_PORT = 3000  # sam local start-api's port
 DEFAULT_MOTO_PORT = 4566
 DEFAULT_PREFIX = "agentcron-local"
 PID_FILE_NAME = "local-stack.pid"
+STACK_FILE_NAME = "stack.json"
 
 # Variables that would make boto3 ignore the dummy credentials (an explicit
 # profile wins over AWS_ACCESS_KEY_ID) or send a real session token to moto.
@@ -136,6 +141,8 @@ class StackOptions:
     verbose: bool = False
     access_log: bool = True
     tick_seconds: float | None = None  # None: the template's TickSeconds (300, like production)
+    persist: bool = True  # keep tasks, runs and transcripts in the state dir across restarts
+    snapshot_seconds: float = 1.0
 
 
 @dataclass
@@ -148,6 +155,7 @@ class LocalStack:
     gateway: GatewayServer | None = field(default=None, init=False)
     env: dict[str, str] = field(default_factory=dict, init=False)
     services: list[BackgroundService] = field(default_factory=list, init=False)
+    snapshots: SnapshotService | None = field(default=None, init=False)
     _lock: PidLock | None = field(default=None, init=False)
     _gateway_thread: threading.Thread | None = field(default=None, init=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, init=False)
@@ -193,8 +201,16 @@ class LocalStack:
             )
             self.env = {**aws_env, **resources_env}
             self._set_env(resources_env)
+            # A function container built its clients for the previous stack's endpoint
+            # (an in-process restart): start from cold, as a new container would.
+            wiring.reset()
+            if opts.persist:
+                # Before the API serves: no request may see the empty tables.
+                self.snapshots = SnapshotService(restore_stack(self), opts.snapshot_seconds, out=self.out)
+                self.snapshots.start()
             self.gateway.function = self._load_api()
             self._gateway_thread = serve_in_thread(self.gateway)
+            self._write_stack_file()
             if self.service_factories is None:
                 # Importing it registers the ticker and the queue poller.
                 import agentcron_local.services  # noqa: F401
@@ -239,6 +255,10 @@ class LocalStack:
             self.gateway.server_close()
             self.gateway = None
             self._gateway_thread = None
+        if self.snapshots is not None:
+            self.snapshots.stop()  # after the services: their last writes are saved too
+            self.snapshots = None
+        self.stack_file.unlink(missing_ok=True)
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -246,6 +266,15 @@ class LocalStack:
             self._lock.release()
             self._lock = None
         self._restore_env()
+
+    @property
+    def stack_file(self) -> Path:
+        """Where clients (the CLI, `agentcron invoke`) find the running stack."""
+        return self.state_dir / STACK_FILE_NAME
+
+    def _write_stack_file(self) -> None:
+        document = {"api_url": self.api_url, "moto_endpoint": self.moto_endpoint, "env": self.env, "pid": os.getpid()}
+        self.stack_file.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -41,7 +41,7 @@ VariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]
 VariableValue = Annotated[str, StringConstraints(max_length=MAX_VARIABLE_VALUE_CHARS)]
 Model = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.:@_-]{0,99}$")]
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5"
 
 
 def _bounded_variables(value: dict[str, str]) -> dict[str, str]:
