@@ -30,11 +30,26 @@ def agentcron_metrics(node: Any) -> set[str]:
             found.add(node["MetricName"])
         for value in node.values():
             found |= agentcron_metrics(value)
+        rows = node.get("metrics")
+        if isinstance(rows, list):
+            found |= _dashboard_rows(rows)
     elif isinstance(node, list):
-        if node and node[0] == "agentcron" and len(node) > 1:
-            found.add(node[1])
         for value in node:
             found |= agentcron_metrics(value)
+    return found
+
+
+def _dashboard_rows(rows: list[Any]) -> set[str]:
+    """Dashboard metric rows: "." repeats the row above's value, "..." all of its leading ones."""
+    found: set[str] = set()
+    previous: list[Any] = []
+    for row in rows:
+        if row and row[0] == "...":
+            continue  # same metric as the row above, another statistic or dimension value
+        values = [previous[i] if v == "." and i < len(previous) else v for i, v in enumerate(row)]
+        if values and values[0] == "agentcron":
+            found.add(values[1])
+        previous = values
     return found
 
 
