@@ -6,6 +6,7 @@ translation (tests/infrastructure/iam.py), which is what the roles really get.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -558,3 +559,16 @@ def test_samconfig() -> None:
     assert prod["global"]["parameters"]["stack_name"] == "agentcron-prod"
     assert prod["deploy"]["parameters"]["confirm_changeset"] is False
     assert prod["deploy"]["parameters"]["fail_on_empty_changeset"] is False
+
+
+def test_runner_uses_snapstart_through_an_alias(cfn: dict[str, Any]) -> None:
+    versions = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Version"]
+    assert versions, "AutoPublishAlias publishes a version for SnapStart"
+    runner = next(
+        r
+        for r in cfn["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "runner" in str(r["Properties"].get("Description", ""))
+    )
+    assert runner["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    mappings = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mappings and all("Alias" in json.dumps(m["Properties"]["FunctionName"]) for m in mappings)
