@@ -50,19 +50,20 @@ def task_timezone(task: Task) -> str:
 def system_blocks(task: Task, now: datetime, recent: Sequence[Run]) -> list[dict[str, Any]]:
     """Two blocks: a static one (cached across runs, so the prompt-cache prefix
     is stable) and a dynamic one with the time and the memory of past runs."""
-    static = (
-        "You are an agent run by agentcron, a scheduler, for the task "
-        f"{task.name!r}. {task.description}\n"
-        "Work autonomously and finish with a concise final answer. Use the tools you are given; "
-        "if you truly need information only the task's owner has, ask with ask_user."
-    )
+    about = f"You are an agent run by agentcron, a scheduler, for the task {task.name!r}."
+    work = "Work autonomously and finish with a concise final answer, using the tools you are given."
+    if "ask_user" in task.agent.tools:
+        # Only a task that may ask is told it may: a prompt must not invite a call the runner refuses.
+        work += " If you truly need information only the task's owner has, ask with ask_user."
+    static = "\n".join(part for part in (about, task.description.strip(), work) if part)
     zone = task_timezone(task)
-    lines = [f"The current time is {now.astimezone(ZoneInfo(zone)).isoformat()} ({zone})."]
+    tz = ZoneInfo(zone)
+    lines = [f"The current time is {now.astimezone(tz).isoformat()} ({zone})."]
     if recent:
         lines.append("Summaries of this task's most recent runs, newest first:")
         for run in recent:
             text = (run.output or (run.error.message if run.error else "") or "").replace("\n", " ")
-            lines.append(f"- {run.scheduled_for.isoformat()} {run.status.value}: {text[:SUMMARY_CHARS]}")
+            lines.append(f"- {run.scheduled_for.astimezone(tz).isoformat()} {run.status.value}: {text[:SUMMARY_CHARS]}")
     return [
         {"type": "text", "text": static, "cache_control": {"type": "ephemeral"}},
         {"type": "text", "text": "\n".join(lines)},
@@ -140,6 +141,25 @@ class AgentRequest:
     usage: Usage = field(default_factory=Usage)
 
 
+def with_cache_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages to send, with a prompt-cache breakpoint on the newest one
+    once the conversation has a history (later turns of the tool loop, a
+    resumed run): each turn then reads the previous turns from the cache
+    instead of paying for them again. A first turn gets none: a one-shot run
+    would pay the cache write and never read it back (the next run's prefix
+    differs at the time in the system prompt). The stored conversation is
+    left as it is, so breakpoints never pile up (the API allows four)."""
+    if len(messages) < 2:
+        return messages
+    last = messages[-1]
+    content = last["content"]
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+    if not blocks:
+        return messages
+    blocks[-1] = {**blocks[-1], "cache_control": {"type": "ephemeral"}}
+    return [*messages[:-1], {**last, "content": blocks}]
+
+
 def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecutor) -> AgentOutcome:
     """The Messages API tool loop until end_turn, a question for the user, or a limit.
     Model errors propagate (the runner classifies them); the deadline raises
@@ -156,7 +176,7 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
             "model": request.model,
             "max_tokens": request.max_tokens,
             "system": request.system,
-            "messages": messages,
+            "messages": with_cache_breakpoint(messages),
             # The fake model keys its per-run behaviour on this; Anthropic uses it for abuse tracking.
             "metadata": {"user_id": request.run_id},
             "timeout": remaining,
@@ -205,6 +225,18 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
                 turns=turn,
             )
         calls = [ToolCall(b["id"], b["name"], b.get("input") or {}) for b in content if b.get("type") == "tool_use"]
+        if not calls:
+            # Answering an empty tool_result turn would be a 400 from the API on the next call.
+            return AgentOutcome(
+                RunStatus.FAILED,
+                messages,
+                usage,
+                output=_text_of(content) or None,
+                error_type="unexpected_stop_reason",
+                error_message="the model stopped for tool_use without calling a tool",
+                model=model,
+                turns=turn,
+            )
         question = next((c for c in calls if c.name == "ask_user" and "ask_user" in request.tools), None)
         if question is not None:
             return AgentOutcome(

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from agentcron.agent import (
+    RECENT_RUNS_IN_PROMPT,
     AgentOutcome,
     AgentRequest,
     RunDeadlineExceeded,
@@ -33,12 +36,13 @@ from agentcron.agent import (
     system_blocks,
 )
 from agentcron.artifacts import Transcripts
-from agentcron.errors import Conflict, NotFound
+from agentcron.errors import Conflict, NotFound, QueueUnavailable
 from agentcron.models import FINAL_STATUSES, Run, RunStatus, Task, TaskCreate, Usage
 from agentcron.notifications import RunEvents
 from agentcron.observability import logger, metrics
-from agentcron.queue import RunMessage
+from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import to_epoch
+from agentcron.secrets import MissingApiKey
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
 from agentcron.tools.client_tools import ClientTools
 
@@ -47,7 +51,11 @@ if TYPE_CHECKING:
 
 LEASE_MARGIN_SECONDS = 60
 OUTPUT_CHARS_STORED = 20_000
+# A rendered prompt can outgrow a DynamoDB item (50 variables of 10,000 characters each);
+# the item keeps its start, the transcript in S3 keeps all of it.
+PROMPT_CHARS_STORED = 50_000
 MAX_RETRY_DELAY_SECONDS = 900
+# Without a queue to wake it, a buffered run looks again this often.
 BUFFER_RECHECK_SECONDS = 30
 # Leave the Lambda this long after the run's own deadline to write the outcome.
 LAMBDA_WRAP_UP_SECONDS = 15
@@ -62,22 +70,24 @@ class RetryLater(Exception):
 
 
 @dataclass(frozen=True)
-class ModelError:
+class AttemptError:
+    """Why an attempt failed, and whether another attempt may succeed."""
+
     type: str
     message: str
     transient: bool
     retry_after: float | None = None
 
 
-def classify_model_error(error: Exception) -> ModelError | None:
+def classify_model_error(error: Exception) -> AttemptError | None:
     """Sort an anthropic SDK error into transient (the queue retries it) or
     permanent (the run fails at once); None when it is not an SDK error."""
     import anthropic
 
     if isinstance(error, anthropic.APITimeoutError):
-        return ModelError("timeout", "the model did not answer in time", transient=True)
+        return AttemptError("timeout", "the model did not answer in time", transient=True)
     if isinstance(error, anthropic.APIConnectionError):
-        return ModelError("connection_error", f"could not reach the model: {error}", transient=True)
+        return AttemptError("connection_error", f"could not reach the model: {error}", transient=True)
     if isinstance(error, anthropic.APIStatusError):
         status = error.status_code
         retry_after = None
@@ -92,8 +102,26 @@ def classify_model_error(error: Exception) -> ModelError | None:
         kind = str(inner.get("type") or type(error).__name__)
         message = str(inner.get("message") or error.message)[:1000]
         transient = status in (408, 409, 429) or status >= 500
-        return ModelError(kind, f"HTTP {status}: {message}", transient=transient, retry_after=retry_after)
+        return AttemptError(kind, f"HTTP {status}: {message}", transient=transient, retry_after=retry_after)
     return None
+
+
+def classify_error(error: Exception) -> AttemptError:
+    """Any error of an attempt, after the run started: it must end in a stored
+    outcome (a retry or a final state), never leave the run RUNNING until its
+    lease runs out."""
+    model_error = classify_model_error(error)
+    if model_error is not None:
+        return model_error
+    if isinstance(error, TemplateError):
+        return AttemptError("template_error", str(error), transient=False)
+    if isinstance(error, MissingApiKey):
+        # An operator's mistake: retrying cannot fix it, the message says what to do.
+        return AttemptError("configuration_error", str(error), transient=False)
+    if isinstance(error, (BotoCoreError, ClientError)):
+        # DynamoDB / S3 / Secrets Manager throttling or an outage: worth another attempt.
+        return AttemptError("aws_error", f"{type(error).__name__}: {error}"[:1000], transient=True)
+    return AttemptError("internal_error", f"{type(error).__name__}: {error}"[:1000], transient=False)
 
 
 def backoff_seconds(attempt: int, base: float, retry_after: float | None) -> int:
@@ -115,6 +143,8 @@ class Attempt:
     budget: float  # seconds the agent may take
     usage: Usage
     prompt: str | None
+    # What bounds the budget: the task's timeout, or the Lambda's own time left.
+    limit: str = ""
 
 
 @dataclass
@@ -126,6 +156,9 @@ class RunExecutor:
     create_task: Callable[[str, TaskCreate, str], Task]
     clock: Callable[[], datetime]
     retry_base_seconds: float = 10.0
+    # Wakes a buffered run (overlap buffer_one) as soon as the run holding the
+    # task ends; without it the buffered run polls every BUFFER_RECHECK_SECONDS.
+    queue: RunQueue | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -170,8 +203,11 @@ class RunExecutor:
 
     def _overlap(self, task: Task, run: Run, holder: str) -> Run | None:
         if task.policies.overlap == "buffer_one" and self.store.buffer_run(task.id, run.id):
-            wait = max(1, min(BUFFER_RECHECK_SECONDS, (task.running_until or 0) - to_epoch(self.now())))
-            raise RetryLater(wait, f"waiting for run {holder} to finish (overlap: buffer_one)")
+            # The holder wakes this run when it ends (_wake_buffered); the lease is
+            # the latest it can hold the task, so look again then at the latest.
+            left = (task.running_until or 0) - to_epoch(self.now())
+            wait = left if self.queue is not None else min(BUFFER_RECHECK_SECONDS, left)
+            raise RetryLater(max(1, wait), f"waiting for run {holder} to finish (overlap: buffer_one)")
         reason = (
             f"skipped: run {holder} was still running (overlap: skip)"
             if task.policies.overlap == "skip"
@@ -182,20 +218,26 @@ class RunExecutor:
     # ---- 2. run the agent ----------------------------------------------------
 
     def _execute(self, task: Task, run: Run, remaining_seconds: float) -> Run | None:
+        lambda_budget = max(1.0, remaining_seconds - LAMBDA_WRAP_UP_SECONDS)
+        timeout = task.policies.timeout_seconds
+        limit = f"timeout {timeout}s" if timeout <= lambda_budget else f"the runner's time left, {lambda_budget:.0f}s"
         attempt = Attempt(
             task=task,
             run=run,
             started=time.monotonic(),
-            budget=min(task.policies.timeout_seconds, max(1.0, remaining_seconds - LAMBDA_WRAP_UP_SECONDS)),
+            budget=min(timeout, lambda_budget),
             usage=run.usage.model_copy() if run.usage else Usage(),
             prompt=run.prompt,
+            limit=limit,
         )
+        deadline = attempt.started + attempt.budget
         try:
             if run.reply is not None and run.transcript_key:
                 messages = answer_pending_question(self.transcripts.load(run.transcript_key), run.reply)
             else:
-                attempt.prompt = render_prompt(task.prompt, task.variables, run.variables)
-                messages = [{"role": "user", "content": attempt.prompt}]
+                prompt = render_prompt(task.prompt, task.variables, run.variables)
+                attempt.prompt = prompt[:PROMPT_CHARS_STORED]
+                messages = [{"role": "user", "content": prompt}]
             request = AgentRequest(
                 model=task.agent.model,
                 max_tokens=task.agent.max_tokens,
@@ -204,35 +246,40 @@ class RunExecutor:
                 messages=messages,
                 tools=list(task.agent.tools),
                 run_id=run.id,
-                deadline=attempt.started + attempt.budget,
+                deadline=deadline,
                 usage=attempt.usage,
             )
-            tools = ClientTools(self.store, task, run.id, self.now, self.create_task)
+            tools = ClientTools(self.store, task, run.id, self.now, self.create_task, deadline=deadline)
             outcome = run_agent(self.client_factory(), request, tools)
-        except TemplateError as error:
-            return self._finish(attempt, RunStatus.FAILED, error=("template_error", str(error)))
+            transcript = self.transcripts.save(task.id, run.id, outcome.messages, outcome.usage)
         except RunDeadlineExceeded as error:
             return self._timed_out(attempt, str(error))
         except Exception as error:
-            model_error = classify_model_error(error)
-            if model_error is None:
-                raise
-            if model_error.type == "timeout" and time.monotonic() >= attempt.started + attempt.budget - 1:
-                return self._timed_out(attempt, "the model had not answered by the run's timeout")
-            return self._model_failure(attempt, model_error)
-        return self._conclude(attempt, outcome)
+            failure = classify_error(error)
+            if failure.type == "timeout" and time.monotonic() >= deadline - 1:
+                return self._timed_out(attempt, "the model had not answered when the run's time was up")
+            if failure.type == "internal_error":
+                logger.exception("run failed on an unexpected error")
+            return self._failed_attempt(attempt, failure)
+        return self._conclude(attempt, outcome, transcript)
 
     def _recent_runs(self, task: Task, run: Run) -> list[Run]:
+        """The task's last runs that got an answer or an error (skipped or
+        cancelled ones say nothing about the work), newest first."""
+        ran = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT}
         page = self.store.list_task_runs(task.owner, task.id, limit=20, cursor=None, status=None)
-        return [r for r in page.items if r.id != run.id and r.status in FINAL_STATUSES][:5]
+        return [r for r in page.items if r.id != run.id and r.status in ran][:RECENT_RUNS_IN_PROMPT]
 
     # ---- 3. outcomes -----------------------------------------------------------
 
-    def _conclude(self, attempt: Attempt, outcome: AgentOutcome) -> Run | None:
-        key = self.transcripts.save(attempt.task.id, attempt.run.id, outcome.messages, outcome.usage)
+    def _conclude(self, attempt: Attempt, outcome: AgentOutcome, transcript: str) -> Run | None:
         if outcome.status == RunStatus.WAITING_INPUT:
             return self._finish(
-                attempt, RunStatus.WAITING_INPUT, question=outcome.question, transcript_key=key, model=outcome.model
+                attempt,
+                RunStatus.WAITING_INPUT,
+                question=outcome.question,
+                transcript_key=transcript,
+                model=outcome.model,
             )
         error = (outcome.error_type, outcome.error_message or "") if outcome.error_type else None
         return self._finish(
@@ -240,35 +287,42 @@ class RunExecutor:
             outcome.status,
             output=outcome.output,
             error=error,
-            transcript_key=key,
+            transcript_key=transcript,
             model=outcome.model,
             reason="; ".join(outcome.notes) or None,
         )
 
     def _timed_out(self, attempt: Attempt, why: str) -> Run | None:
-        limit = attempt.task.policies.timeout_seconds
-        return self._finish(attempt, RunStatus.TIMED_OUT, error=("timeout", f"{why} (timeout {limit}s)"))
+        return self._finish(attempt, RunStatus.TIMED_OUT, error=("timeout", f"{why} ({attempt.limit})"))
 
-    def _model_failure(self, attempt: Attempt, error: ModelError) -> Run | None:
+    def _failed_attempt(self, attempt: Attempt, error: AttemptError) -> Run | None:
+        """A permanent error, or the last attempt: FAILED. Otherwise back to
+        QUEUED, and the message's visibility timeout does the backoff."""
         run, policies = attempt.run, attempt.task.policies
         if not error.transient or run.attempt >= policies.max_attempts:
             note = f" (gave up after {run.attempt} attempts)" if error.transient else ""
             return self._finish(attempt, RunStatus.FAILED, error=(error.type, error.message + note))
         delay = backoff_seconds(run.attempt, self.retry_base_seconds, error.retry_after)
-        requeued = self.store.transition_run(
-            run.owner,
-            run.id,
-            from_statuses={RunStatus.RUNNING},
-            to_status=RunStatus.QUEUED,
-            fields={
-                "reason": f"attempt {run.attempt} failed ({error.type}); retrying in {delay}s",
-                "error": {"type": error.type, "message": error.message},
-                "usage": attempt.usage.model_dump(),
-                **({"prompt": attempt.prompt} if attempt.prompt is not None else {}),
-            },
-            active_until=to_epoch(self.now()) + delay + QUEUED_GRACE_SECONDS,
-        )
-        self.store.record_outcome(requeued, failed=None)
+        try:
+            # The task's running marker stays with this run while it waits: the
+            # retry is the same run going on, and overlap must treat it so (the
+            # marker's lease still bounds how long it can hold the task).
+            self.store.transition_run(
+                run.owner,
+                run.id,
+                from_statuses={RunStatus.RUNNING},
+                to_status=RunStatus.QUEUED,
+                fields={
+                    "reason": f"attempt {run.attempt} failed ({error.type}); retrying in {delay}s",
+                    "error": {"type": error.type, "message": error.message},
+                    "usage": attempt.usage.model_dump(),
+                    **({"prompt": attempt.prompt} if attempt.prompt is not None else {}),
+                },
+                active_until=to_epoch(self.now()) + delay + QUEUED_GRACE_SECONDS,
+            )
+        except (Conflict, NotFound):
+            logger.info("run moved on before its retry was stored")
+            return None
         metrics.add_metric(name="RunsRetried", unit="Count", value=1)
         raise RetryLater(delay, f"{error.type}: {error.message}")
 
@@ -330,6 +384,8 @@ class RunExecutor:
             return None
         failed = {RunStatus.SUCCEEDED: False, RunStatus.FAILED: True, RunStatus.TIMED_OUT: True}.get(status)
         updated = self.store.record_outcome(settled, failed=failed)
+        if updated is not None and from_status == RunStatus.RUNNING:
+            self._wake_buffered(updated, settled)
         if failed is True and updated is not None and task is not None:
             limit = task.policies.auto_pause_after_failures
             if updated.consecutive_failures >= limit:
@@ -342,8 +398,19 @@ class RunExecutor:
         if settled.usage:
             metrics.add_metric(name="InputTokens", unit="Count", value=settled.usage.input_tokens)
             metrics.add_metric(name="OutputTokens", unit="Count", value=settled.usage.output_tokens)
-        self.events.publish(settled)
+        self.events.publish(settled, task)
         return settled
+
+    def _wake_buffered(self, task: Task, ended: Run) -> None:
+        """The run holding the task ended: the buffered run may start now, not
+        when its message next becomes visible. A lost wake-up only delays it."""
+        buffered = task.buffered_run_id
+        if self.queue is None or buffered is None or buffered == ended.id:
+            return
+        try:
+            self.queue.send(RunMessage(run_id=buffered, task_id=task.id, owner=task.owner))
+        except QueueUnavailable:
+            logger.warning("buffered run not woken; it starts when its message reappears", extra={"buffered": buffered})
 
 
 def utcnow() -> datetime:

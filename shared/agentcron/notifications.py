@@ -1,16 +1,51 @@
-"""Run events on the application's EventBridge bus, so users route them with
-their own rules (detail-type `Run Succeeded` / `Run Failed` / `Run Waiting For Input`)."""
+"""Run events: on the application's EventBridge bus, so users route them with
+their own rules (detail-type `Run Succeeded` / `Run Failed` / `Run Waiting For
+Input`), and to a task's own webhook when it names one.
+
+The webhook gets the event as an EventBridge rule target would (the envelope
+with `detail-type`, `source`, `time`, `detail`), signed with the task's secret:
+``X-Agentcron-Signature: sha256=<hex HMAC-SHA256 of the body>``. The URL is
+the owner's input, and the runner lives inside AWS, so it gets the same
+address checks as ``web_fetch`` (no loopback, private, link-local or metadata
+address, after DNS resolution too) and redirects are not followed. A delivery
+is retried a bounded number of times; a lost notification never fails or
+repeats the run.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.client
 import json
+import random
+import socket
+import ssl
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agentcron.models import Run, RunStatus
+from agentcron.models import Run, RunStatus, Task
 from agentcron.observability import logger
+from agentcron.tools.web_fetch import (
+    DEFAULT_POLICY,
+    AddressPolicy,
+    FetchFailed,
+    FetchRefused,
+    Resolver,
+    _check_addresses,
+    _connect,
+    _default_tls_context,
+    _resolve,
+    _Watchdog,
+    parse_target,
+)
 
 SOURCE = "agentcron"
 DETAIL_TYPES = {
@@ -20,6 +55,12 @@ DETAIL_TYPES = {
     RunStatus.WAITING_INPUT: "Run Waiting For Input",
 }
 OUTPUT_CHARS_IN_EVENT = 2000
+SIGNATURE_HEADER = "X-Agentcron-Signature"
+EVENT_ID_HEADER = "X-Agentcron-Event-Id"
+WEBHOOK_USER_AGENT = "agentcron-webhook/1"
+# The receiver's answer is not used; read a little of it so the connection closes cleanly.
+WEBHOOK_RESPONSE_BYTES = 4096
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 def event_detail(run: Run) -> dict[str, Any]:
@@ -40,10 +81,146 @@ def event_detail(run: Run) -> dict[str, Any]:
     }
 
 
+def sign(secret: str, body: bytes) -> str:
+    """The signature header's value; receivers compare it with hmac.compare_digest."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout_seconds: float,
+    policy: AddressPolicy = DEFAULT_POLICY,
+    resolver: Resolver = socket.getaddrinfo,
+    ssl_context: ssl.SSLContext | None = None,
+) -> int:
+    """POST `body` to `url` with web_fetch's address checks (the connection goes
+    to an address that was checked, never resolved again); returns the status.
+    Raises FetchRefused (nothing was sent) or FetchFailed."""
+    deadline = time.monotonic() + timeout_seconds
+    watchdog = _Watchdog(timeout_seconds)
+    try:
+        target = parse_target(url, policy)
+        addresses = _resolve(target, resolver, deadline, timeout_seconds)
+        _check_addresses(target, addresses, policy)
+        context = (ssl_context or _default_tls_context()) if target.scheme == "https" else None
+        connection = _connect(target, addresses, deadline, timeout_seconds, context, watchdog)
+        try:
+            connection.request(
+                "POST",
+                target.path,
+                body=body,
+                headers={
+                    **headers,
+                    "Content-Type": "application/json",
+                    "User-Agent": WEBHOOK_USER_AGENT,
+                    "Connection": "close",
+                },
+            )
+            response = connection.getresponse()
+            response.read(WEBHOOK_RESPONSE_BYTES)
+            return response.status
+        except (OSError, http.client.HTTPException) as exc:
+            if isinstance(exc, TimeoutError) or watchdog.expired.is_set():
+                raise FetchFailed(f"timed out after {timeout_seconds:g} s") from None
+            raise FetchFailed(f"posting to {target.host} failed: {exc.__class__.__name__}: {exc}") from None
+        finally:
+            connection.close()
+    finally:
+        watchdog.cancel()
+
+
+def stored_secret(task: Task) -> str | None:
+    """The task's webhook signing secret, once the store keeps one (`webhook_secret`)."""
+    secret = getattr(task, "webhook_secret", None)
+    return secret if isinstance(secret, str) and secret else None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one webhook notification."""
+
+    url: str
+    delivered: bool
+    attempts: int
+    status: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class Webhooks:
+    secret_for: Callable[[Task], str | None] = stored_secret
+    attempts: int = 3
+    timeout_seconds: float = 4.0
+    # All attempts and the waits between them end within this: the run's outcome is already
+    # stored, and the runner keeps LAMBDA_WRAP_UP_SECONDS (15) after a run for this and its writes.
+    total_seconds: float = 10.0
+    backoff_seconds: float = 1.0
+    policy: AddressPolicy = DEFAULT_POLICY
+    resolver: Resolver = socket.getaddrinfo
+    ssl_context: ssl.SSLContext | None = None
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def deliver(self, task: Task, event: dict[str, Any]) -> Delivery | None:
+        if task.notify.webhook_url is None:
+            return None
+        url = str(task.notify.webhook_url)
+        secret = self.secret_for(task)
+        if secret is None:
+            # Unsigned, a receiver could not tell our calls from anyone's: send nothing.
+            logger.warning("task has a webhook but no signing secret; not sent", extra={"task_id": task.id})
+            return Delivery(url, delivered=False, attempts=0, error="no signing secret")
+        body = json.dumps(event, separators=(",", ":")).encode()
+        headers = {SIGNATURE_HEADER: sign(secret, body), EVENT_ID_HEADER: str(event["id"])}
+        deadline = time.monotonic() + self.total_seconds
+        delivery = Delivery(url, delivered=False, attempts=0)
+        for attempt in range(1, self.attempts + 1):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                status = post(
+                    url,
+                    body,
+                    headers,
+                    timeout_seconds=min(self.timeout_seconds, left),
+                    policy=self.policy,
+                    resolver=self.resolver,
+                    ssl_context=self.ssl_context,
+                )
+            except FetchRefused as refused:
+                # Where it points will not change between attempts.
+                return self._log(Delivery(url, delivered=False, attempts=attempt, error=str(refused)))
+            except FetchFailed as failed:
+                delivery = Delivery(url, delivered=False, attempts=attempt, error=str(failed))
+            else:
+                if 200 <= status < 300:
+                    return Delivery(url, delivered=True, attempts=attempt, status=status)
+                delivery = Delivery(url, delivered=False, attempts=attempt, status=status, error=f"HTTP {status}")
+                if status not in RETRYABLE_STATUSES:
+                    # Redirects included: following one would send the event somewhere the owner did not name.
+                    return self._log(delivery)
+            if attempt < self.attempts:
+                pause = random.uniform(0.5, 1.0) * self.backoff_seconds * 2 ** (attempt - 1)
+                self.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+        return self._log(delivery)
+
+    @staticmethod
+    def _log(delivery: Delivery) -> Delivery:
+        logger.warning(
+            "webhook not delivered",
+            extra={"attempts": delivery.attempts, "status": delivery.status, "error": delivery.error},
+        )
+        return delivery
+
+
 class RunEvents:
-    def __init__(self, bus_name: str, client: Any = None) -> None:
+    def __init__(self, bus_name: str, client: Any = None, webhooks: Webhooks | None = None) -> None:
         self.bus_name = bus_name
         self._client = client
+        self.webhooks = webhooks if webhooks is not None else Webhooks()
 
     @property
     def client(self) -> Any:
@@ -51,17 +228,37 @@ class RunEvents:
             self._client = boto3.client("events")
         return self._client
 
-    def publish(self, run: Run) -> None:
+    def publish(self, run: Run, task: Task | None = None) -> None:
         detail_type = DETAIL_TYPES.get(run.status)
-        if detail_type is None or not self.bus_name:
+        if detail_type is None:
             return
+        detail = event_detail(run)
+        if self.bus_name:
+            self._put(run, detail_type, detail)
+        if task is not None and task.notify.webhook_url is not None:
+            self.webhooks.deliver(task, self.envelope(detail_type, detail))
+
+    @staticmethod
+    def envelope(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+        """The event as EventBridge hands it to a rule's target (without account and region)."""
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": SOURCE,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": [],
+            "detail": detail,
+        }
+
+    def _put(self, run: Run, detail_type: str, detail: dict[str, Any]) -> None:
         try:
             response = self.client.put_events(
                 Entries=[
                     {
                         "Source": SOURCE,
                         "DetailType": detail_type,
-                        "Detail": json.dumps(event_detail(run)),
+                        "Detail": json.dumps(detail),
                         "EventBusName": self.bus_name,
                         "Resources": [],
                     }

@@ -4,6 +4,7 @@ takes an owner or task id from the model's input."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from agentcron.agent import ToolCall, ToolResult
+from agentcron.errors import IdempotencyKeyReused
 from agentcron.models import AgentConfig, Task, TaskCreate
 from agentcron.store import Store
 from agentcron.tools.errors import ToolError
@@ -21,6 +23,7 @@ MAX_KEY_CHARS = 128
 MAX_VALUE_CHARS = 4000
 MAX_FOLLOWUPS_PER_TASK = 10
 FOLLOWUP_DELAY_RANGE = (60, 7 * 24 * 3600)
+FETCH_TIMEOUT_SECONDS = 10.0
 
 # (owner, body, idempotency key) -> the created task; the service's create_task.
 CreateTask = Callable[[str, TaskCreate, str], Task]
@@ -33,6 +36,8 @@ class ClientTools:
     run_id: str
     now: Callable[[], datetime]
     create_task: CreateTask
+    # time.monotonic() by which the run must end: a tool may not run past it.
+    deadline: float | None = None
 
     def __call__(self, call: ToolCall) -> ToolResult:
         handler = {
@@ -66,7 +71,12 @@ class ClientTools:
         return ToolResult(f"Nothing is stored under {key}" if value is None else f"{key}={value}")
 
     def web_fetch(self, call: ToolCall) -> ToolResult:
-        result = fetch(str(call.input["url"]))
+        timeout = FETCH_TIMEOUT_SECONDS
+        if self.deadline is not None:
+            timeout = min(timeout, self.deadline - time.monotonic())
+            if timeout <= 0:
+                return ToolResult("not fetched: the run's time is up", is_error=True)
+        result = fetch(str(call.input["url"]), timeout_seconds=timeout)
         note = " (truncated)" if result.truncated else ""
         return ToolResult(f"HTTP {result.status} {result.content_type}{note}\n{result.text}")
 
@@ -76,13 +86,18 @@ class ClientTools:
         if not low <= delay <= high:
             return ToolResult(f"delay_seconds must be between {low} and {high}", is_error=True)
         at = self.now() + timedelta(seconds=delay)
+        # The follow-up may use what its parent may, and nothing more; and it
+        # cannot schedule follow-ups itself, so one task's follow-ups are
+        # bounded (MAX_FOLLOWUPS_PER_TASK) instead of growing as a tree.
+        tools = [name for name in self.task.agent.tools if name != "schedule_followup"]
         try:
             body = TaskCreate(
                 name=f"Follow-up of {self.task.name}"[:200],
                 prompt=str(call.input["prompt"]),
+                variables=self.task.variables,
                 schedule={"type": "once", "at": at.isoformat()},
-                # The follow-up may use what its parent may, and nothing more.
-                agent=AgentConfig(**self.task.agent.model_dump()),
+                policies=self.task.policies.model_copy(update={"max_runs": None}),
+                agent=AgentConfig(**{**self.task.agent.model_dump(), "tools": tools}),
                 tags=["followup"],
                 description=f"Scheduled by run {self.run_id} of {self.task.id}",
             )
@@ -90,6 +105,10 @@ class ClientTools:
             return ToolResult(f"the follow-up is not valid: {error.errors()[0]['msg']}", is_error=True)
         if not self.store.count_followups(self.task.id, MAX_FOLLOWUPS_PER_TASK):
             return ToolResult(f"this task has used all its {MAX_FOLLOWUPS_PER_TASK} follow-ups", is_error=True)
-        # The idempotency key makes a retried run create the same follow-up, not a second one.
-        created = self.create_task(self.task.owner, body, f"followup:{self.run_id}:{call.id}")
+        try:
+            # The idempotency key makes a retried run create the same follow-up, not a second one.
+            created = self.create_task(self.task.owner, body, f"followup:{self.run_id}:{call.id}")
+        except IdempotencyKeyReused:
+            # The same call of an earlier attempt created it (its `at` was computed then).
+            return ToolResult("This follow-up was already scheduled by an earlier attempt of this run")
         return ToolResult(f"Scheduled follow-up task {created.id} for {at.isoformat()}")
