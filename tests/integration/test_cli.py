@@ -1,0 +1,380 @@
+"""Every `agentcron` API command against the real API: an in-process local stack
+(moto, the template's resources, the JWT gateway, the real api/dispatcher/runner
+handlers and the fake model). The CLI finds the stack through its stack.json and
+signs dev tokens for `--user` with the stack's key, as it does for a user."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentcron import wiring
+from agentcron_local import cli, tokens
+from agentcron_local.stack import LocalStack, StackOptions
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FAST_POLL = ("--interval", "0.1", "--timeout", "60")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+Agentcron = Callable[..., Result]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state_dir = tmp_path_factory.mktemp("cli") / "state"
+    wiring.reset()
+    options = StackOptions(port=0, moto_port=0, state_dir=state_dir, access_log=False)
+    try:
+        with LocalStack(options, out=io.StringIO()) as running:
+            yield running
+    finally:
+        wiring.reset()
+
+
+@pytest.fixture
+def agentcron(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Agentcron:
+    """``agentcron(*argv, user="alice")``: cli.main in this process; stdout and stderr captured."""
+    for name in ("AGENTCRON_ENDPOINT", "AGENTCRON_TOKEN", "AGENTCRON_PROFILE", "AGENTCRON_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENTCRON_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv(tokens.STATE_DIR_ENV, str(stack.state_dir))  # main() sets it; this restores it after
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal: nothing prompts
+
+    def run(*argv: str, user: str | None = "alice") -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        prefix = ["--state-dir", str(stack.state_dir), *(["--user", user] if user else [])]
+        try:
+            code = cli.main([*prefix, *argv], stdout=out, stderr=err)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+def create(agentcron: Agentcron, *flags: str, user: str = "alice") -> str:
+    result = agentcron("tasks", "create", *flags, "-q", user=user)
+    assert result.code == 0, result.err
+    return result.out.strip()
+
+
+# ----------------------------------------------------------------------- tasks
+
+
+def test_the_stack_file_is_how_the_cli_finds_the_local_api(stack: LocalStack) -> None:
+    written = json.loads((stack.state_dir / "stack.json").read_text())
+    assert written["api_url"] == stack.api_url and written["pid"] == os.getpid()
+
+
+def test_task_lifecycle(agentcron: Agentcron) -> None:
+    created = agentcron(
+        "tasks", "create", "--name", "Morning incidents", "--prompt", "Summarise the open incidents for {{team}}",
+        "--var", "team=platform", "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "--tool", "web_fetch",
+        "--tag", "ops", "--json",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    task = created.json
+    task_id = task["id"]
+    assert task_id.startswith("task_") and task["version"] == 1 and task["enabled"] is True
+    assert task["schedule"] == {
+        "type": "cron",
+        "expression": "0 9 * * 1-5",
+        "timezone": "Europe/Berlin",
+        "start_at": None,
+        "end_at": None,
+    }
+    assert task["variables"] == {"team": "platform"} and task["agent"]["tools"] == ["web_fetch"]
+
+    shown = agentcron("tasks", "get", task_id)
+    assert shown.code == 0, shown.err
+    assert "name:        Morning incidents" in shown.lines
+    assert "schedule:    cron 0 9 * * 1-5 Europe/Berlin" in shown.lines
+    assert f"next run:    {cli.fmt_time(task['next_run_at'])}" in shown.lines
+    assert cli.fmt_time(task["next_run_at"]).endswith(("T07:00:00Z", "T08:00:00Z")), "09:00 in Berlin"
+
+    listed = agentcron("tasks", "list", "--tag", "ops")
+    [row] = [line for line in listed.lines if line.startswith(task_id)]
+    assert "Morning incidents" in row and "enabled" in row and "cron 0 9 * * 1-5 Europe/Berlin" in row
+
+    updated = agentcron("tasks", "update", task_id, "--var", "region=eu", "--json")
+    assert updated.code == 0, updated.err
+    assert updated.json["version"] == 2
+    assert updated.json["variables"] == {"team": "platform", "region": "eu"}, "merged into what was read"
+    assert updated.json["agent"]["tools"] == ["web_fetch"], "the rest of the task is unchanged"
+
+    stale = agentcron("tasks", "update", task_id, "--name", "lost edit", "--if-match", "1")
+    assert stale.code == 1
+    assert "412 Precondition Failed" in stale.err
+    assert agentcron("tasks", "get", task_id, "--json").json["name"] == "Morning incidents", "nothing overwritten"
+
+    paused = agentcron("tasks", "disable", task_id, "--reason", "holiday")
+    assert paused.code == 0 and "state:       paused (holiday)" in paused.lines
+    assert task_id in agentcron("tasks", "list", "--disabled", "-q").lines
+    assert task_id not in agentcron("tasks", "list", "--enabled", "-q").lines
+    refused = agentcron("tasks", "run", task_id)
+    assert refused.code == 1
+    assert f"409 Conflict: task {task_id} is paused (holiday); enable it first" in refused.err
+
+    resumed = agentcron("tasks", "enable", task_id, "--json")
+    assert (resumed.json["enabled"], resumed.json["paused_reason"]) == (True, None)
+
+    unconfirmed = agentcron("tasks", "delete", task_id)
+    assert unconfirmed.code == 2 and "without --yes" in unconfirmed.err
+    deleted = agentcron("tasks", "delete", task_id, "--yes")
+    assert deleted.code == 0 and deleted.lines == [f"Deleted task {task_id} (its runs stay readable)."]
+    gone = agentcron("tasks", "get", task_id)
+    assert gone.code == 1 and f"404 Not Found: task {task_id} not found" in gone.err
+
+
+def test_an_invalid_schedule_exits_1_naming_the_field(agentcron: Agentcron) -> None:
+    result = agentcron("tasks", "create", "--name", "bad", "--prompt", "x", "--cron", "61 * * * *")
+    assert result.code == 1 and result.out == ""
+    assert "422 Unprocessable Content" in result.err
+    assert "  body.schedule.expression: minute field '61' is out of range 0-59" in result.err.splitlines()
+
+
+def test_schedule_preview(agentcron: Agentcron) -> None:
+    flags = ("--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "--count", "3", "--after", "2026-12-01T00:00:00Z")
+    shown = agentcron("schedule", "preview", *flags)
+    assert shown.code == 0, shown.err
+    assert shown.lines == [
+        "At 09:00, Monday through Friday (Europe/Berlin)",
+        "  1  2026-12-01T08:00:00Z",
+        "  2  2026-12-02T08:00:00Z",
+        "  3  2026-12-03T08:00:00Z",
+    ]
+    as_json = agentcron("schedule", "preview", *flags, "--json").json
+    assert as_json["description"] == "At 09:00, Monday through Friday (Europe/Berlin)"
+    assert [cli.fmt_time(t) for t in as_json["occurrences"]] == [line.split()[1] for line in shown.lines[1:]]
+
+
+def test_list_all_follows_every_page(agentcron: Agentcron) -> None:
+    made = [create(agentcron, "--name", f"page {i}", "--prompt", "p", "--manual", user="pager") for i in range(3)]
+    first = agentcron("tasks", "list", "--limit", "1", "--json", user="pager").json
+    assert [t["id"] for t in first["items"]] == [made[-1]] and first["next_cursor"]
+    everything = agentcron("tasks", "list", "--limit", "1", "--all", "--json", user="pager").json
+    assert [t["id"] for t in everything["items"]] == made[::-1], "newest first, every page"
+    assert everything["next_cursor"] is None
+
+
+# ------------------------------------------------------------------------ runs
+
+
+def test_run_wait_then_read_the_history(agentcron: Agentcron) -> None:
+    task_id = create(agentcron, "--name", "greeter", "--prompt", "hello from the CLI", "--manual")
+    waited = agentcron("tasks", "run", task_id, "--wait", *FAST_POLL)
+    assert waited.code == 0, waited.err
+    assert waited.lines[0].startswith("Started run run_")
+    run_id = waited.lines[0].split()[-1]
+    statuses = [line.split()[-1] for line in waited.lines[1:] if run_id in line and line[:4].isdigit()]
+    assert statuses[-1] == "SUCCEEDED" and statuses[0] in ("QUEUED", "RUNNING", "SUCCEEDED")
+    assert "output:        Done: hello from the CLI" in waited.lines
+
+    runs = agentcron("runs", "list", "--task", task_id, "--json").json["items"]
+    assert [(r["id"], r["status"], r["trigger"]) for r in runs] == [(run_id, "SUCCEEDED", "manual")]
+    run = agentcron("runs", "get", run_id, "--json").json
+    assert run["output"] == "Done: hello from the CLI" and run["usage"]["output_tokens"] > 0
+    assert run_id in agentcron("runs", "list", "--since", "1h", "-q").lines
+    assert run_id in agentcron("runs", "list", "--status", "succeeded", "-q").lines
+    assert run_id not in agentcron("runs", "list", "--status", "FAILED", "-q").lines
+    table = agentcron("runs", "list", "--task", task_id)
+    assert table.lines[0].split() == ["ID", "TASK", "STATUS", "TRIGGER", "SCHEDULED", "FOR", "DURATION"]
+    assert table.lines[1].split()[:4] == [run_id, task_id, "SUCCEEDED", "manual"]
+
+    transcript = agentcron("runs", "transcript", run_id)
+    assert transcript.lines[:2] == ["[user]", "  hello from the CLI"]
+    assert "  Done: hello from the CLI" in transcript.lines
+
+
+def test_a_question_a_reply_and_a_cancel(agentcron: Agentcron) -> None:
+    task_id = create(agentcron, "--name", "asker", "--prompt", "ask: Which team?", "--tool", "ask_user", "--manual")
+    asked = agentcron("tasks", "run", task_id, "--wait", "--json", *FAST_POLL)
+    assert asked.code == 0, asked.err
+    run = asked.json
+    assert (run["status"], run["question"]) == ("WAITING_INPUT", "Which team?")
+    assert "WAITING_INPUT" in asked.err, "with --json the status lines go to stderr"
+
+    answered = agentcron("runs", "reply", run["id"], "platform", "--wait", *FAST_POLL)
+    assert answered.code == 0, answered.err
+    assert "status:        SUCCEEDED" in answered.lines
+    assert "output:        Answer received: platform" in answered.lines
+
+    second = agentcron("tasks", "run", task_id, "--wait", "-q", *FAST_POLL)
+    assert second.code == 0, second.err
+    second_id = second.out.strip()
+    shown = agentcron("runs", "get", second_id)
+    assert "question:      Which team?" in shown.lines
+    cancelled = agentcron("runs", "cancel", second_id, "--json")
+    assert cancelled.code == 0 and cancelled.json["status"] == "CANCELLED"
+    watched = agentcron("runs", "watch", second_id, *FAST_POLL)
+    assert watched.code == 6, "a cancelled run is a failure for scripts"
+    assert "status:        CANCELLED" in watched.lines
+    again = agentcron("runs", "cancel", second_id)
+    assert again.code == 1 and "409 Conflict" in again.err
+
+
+def test_a_failed_run_exits_6(agentcron: Agentcron, tmp_path: Path) -> None:
+    body = {
+        "name": "always failing",
+        "prompt": "fail: 500 x9",
+        "schedule": {"type": "manual"},
+        "policies": {"max_attempts": 1},
+    }
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(body))
+    task_id = create(agentcron, "--from-file", str(path))
+    result = agentcron("tasks", "run", task_id, "--wait", *FAST_POLL)
+    assert result.code == 6, result.err
+    assert "status:        FAILED" in result.lines
+    [error] = [line for line in result.lines if line.startswith("error:")]
+    assert "api_error: HTTP 500" in error
+
+
+# ------------------------------------------------------------ users and tokens
+
+
+def test_two_users_see_only_their_own(agentcron: Agentcron) -> None:
+    task_id = create(agentcron, "--name", "alice's secret", "--prompt", "hello", "--manual", user="alice")
+    run_id = agentcron("tasks", "run", task_id, "-q", user="alice").out.strip()
+    assert run_id.startswith("run_")
+
+    for argv in (("tasks", "get", task_id), ("runs", "get", run_id), ("tasks", "run", task_id)):
+        denied = agentcron(*argv, user="bob")
+        assert denied.code == 1, argv
+        assert "404 Not Found" in denied.err and "another user owns it" in denied.err
+    deleting = agentcron("tasks", "delete", task_id, "--yes", user="bob")
+    assert deleting.code == 1 and "404 Not Found" in deleting.err
+    assert agentcron("tasks", "list", "--json", user="bob").json == {"items": [], "next_cursor": None}
+    assert agentcron("runs", "list", "--json", user="bob").json == {"items": [], "next_cursor": None}
+    assert agentcron("tasks", "list", user="bob").out == ""
+
+    assert task_id in agentcron("tasks", "list", "-q", user="alice").lines
+    assert agentcron("tasks", "get", task_id, "--json", user="alice").json["name"] == "alice's secret"
+
+
+def test_an_explicit_endpoint_and_token(agentcron: Agentcron, stack: LocalStack) -> None:
+    token = tokens.issue_token("dave")
+    task_id = create(
+        agentcron, "--name", "d", "--prompt", "p", "--manual", "--endpoint", stack.api_url, "--token", token
+    )
+    assert agentcron("tasks", "list", "-q", user="dave").lines == [task_id], "the token's sub is the owner"
+
+
+def test_bad_tokens_exit_4_with_what_to_do(
+    agentcron: Agentcron, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    garbage = agentcron("tasks", "list", "--token", "not-a-jwt")
+    assert garbage.code == 4
+    assert "401 Unauthorized: the token is not a valid JWT" in garbage.err
+    assert "agentcron token NAME" in garbage.err
+
+    # A token from another state dir (another signing key) is refused too.
+    with monkeypatch.context() as elsewhere:
+        elsewhere.setenv(tokens.STATE_DIR_ENV, str(tmp_path / "other"))
+        foreign = tokens.issue_token("alice")
+    refused = agentcron("tasks", "list", "--token", foreign)
+    assert refused.code == 4
+    assert "401 Unauthorized: the token's kid does not match a key of the issuer" in refused.err
+
+
+def test_unreachable_api_exits_3(agentcron: Agentcron) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port once the socket is closed.
+    result = agentcron("tasks", "list", "--endpoint", f"http://127.0.0.1:{port}")
+    assert result.code == 3
+    assert f"cannot reach the agentcron API at http://127.0.0.1:{port} (--endpoint): connection refused" in result.err
+    assert "is `agentcron local` running?" in result.err
+
+
+# ----------------------------------------------- the real command, and invoke
+
+
+def command_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AGENTCRON_"))}
+    env["AGENTCRON_CONFIG"] = "/nonexistent/config.toml"
+    return env
+
+
+def run_process(stack: LocalStack, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentcron_local.cli", "--state-dir", str(stack.state_dir), *argv],
+        capture_output=True,
+        text=True,
+        env=command_env(),
+        cwd=REPO_ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_invoke_runs_an_api_event_through_the_handler_against_the_stack(
+    agentcron: Agentcron, stack: LocalStack
+) -> None:
+    # events/api-list-tasks.json is alice's GET /v1/tasks, as API Gateway would deliver it.
+    task_id = create(agentcron, "--name", "seen by invoke", "--prompt", "p", "--manual", user="alice")
+    proc = run_process(stack, "invoke", "api", "-e", "events/api-list-tasks.json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["statusCode"] == 200
+    assert task_id in [t["id"] for t in json.loads(result["body"])["items"]]
+
+
+def test_invoke_the_dispatcher_tick_in_process(
+    agentcron: Agentcron, stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # invoke sets the function's environment in its process: keep this one's as it was.
+    for name in {*stack.env, "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY"}:
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+    monkeypatch.chdir(REPO_ROOT)
+    result = agentcron("invoke", "DispatcherFunction", "-e", "events/dispatcher-tick.json", user=None)
+    assert result.code == 0, result.err
+    assert result.json["status"] == "ticked"
+    assert {"claimed", "missed", "resent"} <= set(result.json)
+
+
+def test_the_command_line_entry_point_and_its_errors(stack: LocalStack, tmp_path: Path) -> None:
+    listed = run_process(stack, "--user", "nobody-yet", "tasks", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == {"items": [], "next_cursor": None}
+
+    no_stack = subprocess.run(
+        [sys.executable, "-m", "agentcron_local.cli", "--state-dir", str(tmp_path), "invoke", "api"],
+        capture_output=True,
+        text=True,
+        env=command_env(),
+        timeout=60,
+        check=False,
+    )
+    assert no_stack.returncode == 3
+    assert f"no running local stack on state dir {tmp_path}" in no_stack.stderr
+    unknown = run_process(stack, "invoke", "nosuch", "-e", "events/api-health.json")
+    assert unknown.returncode == 2 and "functions: api, dispatcher, runner" in unknown.stderr
+    usage = run_process(stack, "tasks", "frobnicate")
+    assert usage.returncode == 2 and "invalid choice: 'frobnicate'" in usage.stderr
