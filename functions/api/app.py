@@ -115,7 +115,7 @@ def create_task(body: Annotated[TaskCreate, Body()], idempotency_key: Idempotenc
     headers = {"Location": f"/v1/tasks/{task.id}", **etag(task.version)}
     if not created:
         headers["Idempotent-Replayed"] = "true"
-    return view_response(201, task_view(task), headers)
+    return view_response(201, task_view(task, reveal_secret=created), headers)
 
 
 @app.get("/v1/tasks", tags=["tasks"])
@@ -149,7 +149,9 @@ def get_task(task_id: TaskId) -> Response[TaskView]:
 @app.patch("/v1/tasks/<task_id>", tags=["tasks"])
 def update_task(task_id: TaskId, body: Annotated[TaskPatch, Body()], if_match: IfMatch = None) -> Response[TaskView]:
     task = service().update_task(owner(), task_id, body, parse_if_match(if_match))
-    return view_response(200, task_view(task), etag(task.version))
+    # The owner editing the webhook sees its signing secret; other edits never show it.
+    reveal = body.notify is not None and body.notify.webhook_url is not None
+    return view_response(200, task_view(task, reveal_secret=reveal), etag(task.version))
 
 
 @app.delete("/v1/tasks/<task_id>", responses={204: {"description": "Deleted"}}, tags=["tasks"])

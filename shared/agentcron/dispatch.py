@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
 from agentcron.errors import Conflict, NotFound
 from agentcron.ids import scheduled_run_id
@@ -31,7 +32,7 @@ from agentcron.models import Run, RunStatus, Task, Trigger
 from agentcron.observability import logger, metrics
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import from_epoch, next_occurrences, to_epoch
-from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
+from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, RunsAlreadyExist, Store
 
 LOOKAHEAD_MARGIN_SECONDS = 60
 # Bounds the work one tick does for one task (a 1-minute task needs ~7 per tick).
@@ -96,44 +97,45 @@ def plan_claim(task: Task, now: datetime) -> ClaimPlan:
     assert task.next_run_at is not None
     seen = task.next_run_at
     policies = task.policies
-    now_epoch = to_epoch(now)
-    late_limit = now_epoch - policies.misfire_grace_seconds
+    late_limit = to_epoch(now) - policies.misfire_grace_seconds
+    # Runs the schedule may still start (max_runs); None: unbounded.
+    remaining = None if policies.max_runs is None else max(0, policies.max_runs - task.runs_scheduled)
 
     if seen >= late_limit:
-        runs = [_run(task, seen, RunStatus.QUEUED, now)]
-        new_next = _following(task, seen)
-    else:
-        # A misfire: occurrences older than the grace period (an outage, a
-        # paused account). The policy decides how many still run; the rest are
-        # recorded as one MISSED row so the history tells the truth.
-        wanted = {"skip": 0, "run_once": 1, "catch_up": policies.catch_up_max}[policies.misfire]
-        kept, total, capped = _missed_occurrences(task, seen, late_limit, wanted + 1)
-        to_run, rest = kept[:wanted], kept[wanted:]
-        runs = [_run(task, epoch, RunStatus.QUEUED, now) for epoch in to_run]
-        if rest:
-            missed = total - len(to_run)
-            runs.append(
-                _run(
-                    task,
-                    rest[0],
-                    RunStatus.MISSED,
-                    now,
-                    f"{'at least ' if capped else ''}{missed} occurrence(s) from {from_epoch(rest[0]).isoformat()} "
-                    f"missed their start by more than {policies.misfire_grace_seconds}s "
-                    f"(misfire policy: {policies.misfire})",
-                )
-            )
-        new_next = _following(task, max(late_limit - 1, seen))
+        if remaining == 0:
+            return ClaimPlan(seen_next_run_at=seen, new_next_run_at=None, runs=[])
+        new_next = None if remaining == 1 else _following(task, seen)
+        return ClaimPlan(
+            seen_next_run_at=seen, new_next_run_at=new_next, runs=[_run(task, seen, RunStatus.QUEUED, now)]
+        )
 
-    if policies.max_runs is not None:
-        remaining = max(0, policies.max_runs - task.runs_scheduled)
-        queued = [run for run in runs if run.status == RunStatus.QUEUED]
-        if len(queued) >= remaining:
-            # The last allowed run(s): the schedule ends here.
-            dropped = {run.id for run in queued[remaining:]}
-            runs = [run for run in runs if run.id not in dropped]
-            new_next = None
-    return ClaimPlan(seen_next_run_at=seen, new_next_run_at=new_next, runs=runs)
+    # A misfire: occurrences older than the grace period (an outage, a paused
+    # account). The policy decides how many still run; the rest are recorded
+    # as one MISSED row so the history tells the truth.
+    wanted = {"skip": 0, "run_once": 1, "catch_up": policies.catch_up_max}[policies.misfire]
+    ends_here = remaining is not None and remaining <= wanted
+    if remaining is not None:
+        wanted = min(wanted, remaining)
+    kept, total, capped = _missed_occurrences(task, seen, late_limit, wanted + 1)
+    runs = [_run(task, epoch, RunStatus.QUEUED, now) for epoch in kept[:wanted]]
+    if ends_here and len(runs) == wanted:
+        # max_runs ends the schedule with these runs: nothing after its end was "missed".
+        return ClaimPlan(seen_next_run_at=seen, new_next_run_at=None, runs=runs)
+    rest = kept[wanted:]
+    if rest:
+        missed = total - len(runs)
+        runs.append(
+            _run(
+                task,
+                rest[0],
+                RunStatus.MISSED,
+                now,
+                f"{'at least ' if capped else ''}{missed} occurrence(s) from {from_epoch(rest[0]).isoformat()} "
+                f"missed their start by more than {policies.misfire_grace_seconds}s "
+                f"(misfire policy: {policies.misfire})",
+            )
+        )
+    return ClaimPlan(seen_next_run_at=seen, new_next_run_at=_following(task, max(late_limit - 1, seen)), runs=runs)
 
 
 @dataclass
@@ -143,6 +145,7 @@ class TickReport:
     lost: int = 0
     resent: list[str] = field(default_factory=list)
     timed_out: list[str] = field(default_factory=list)
+    errors: int = 0
 
     def merge(self, other: TickReport) -> None:
         self.claimed += other.claimed
@@ -150,6 +153,7 @@ class TickReport:
         self.lost += other.lost
         self.resent += other.resent
         self.timed_out += other.timed_out
+        self.errors += other.errors
 
     def summary(self) -> dict[str, int]:
         return {
@@ -158,6 +162,7 @@ class TickReport:
             "lost": self.lost,
             "resent": len(self.resent),
             "timed_out": len(self.timed_out),
+            "errors": self.errors,
         }
 
 
@@ -199,7 +204,13 @@ class Dispatcher:
         store = self._store_factory()  # one per thread: boto3 resources are not thread-safe
         report = TickReport()
         for task in store.due_tasks(shard, self.horizon(now)):
-            report.merge(self.claim_task(task, now, store=store))
+            try:
+                report.merge(self.claim_task(task, now, store=store))
+            except (ClientError, BotoCoreError):
+                # One contended or throttled task must not stop the rest of its
+                # shard; its occurrence is still due and the next tick claims it.
+                logger.exception("claim failed; the next tick retries", extra={"task_id": task.id})
+                report.errors += 1
         report.merge(self.recover(shard, now, store=store))
         return report
 
@@ -216,13 +227,13 @@ class Dispatcher:
                 break
             plan = plan_claim(current, now)
             try:
-                store.commit_claim(
-                    current,
-                    seen_next_run_at=plan.seen_next_run_at,
-                    new_next_run_at=plan.new_next_run_at,
-                    runs=plan.runs,
-                    queued=len(plan.queued),
-                )
+                try:
+                    self._commit(store, current, plan)
+                except RunsAlreadyExist as taken:
+                    # Claimed ahead before (then paused and resumed, or edited back):
+                    # those runs stand; move past them and claim the rest.
+                    plan = replace(plan, runs=[r for r in plan.runs if r.id not in taken.run_ids])
+                    self._commit(store, current, plan)
             except ClaimLost:
                 # Someone else claimed it, or the task was edited/paused: look
                 # again at what is true now and plan from that.
@@ -239,6 +250,16 @@ class Dispatcher:
                 }
             )
         return report
+
+    @staticmethod
+    def _commit(store: Store, task: Task, plan: ClaimPlan) -> None:
+        store.commit_claim(
+            task,
+            seen_next_run_at=plan.seen_next_run_at,
+            new_next_run_at=plan.new_next_run_at,
+            runs=plan.runs,
+            queued=len(plan.queued),
+        )
 
     # ---- recovery ----------------------------------------------------------
 

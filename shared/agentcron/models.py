@@ -231,6 +231,8 @@ class Task(StoredModel):
     running_until: int | None = None
     buffered_run_id: str | None = None
     followups_created: int = 0
+    # Signs webhook deliveries (HMAC-SHA256); shown to the owner when it is made.
+    webhook_secret: str | None = None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None

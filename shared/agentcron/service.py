@@ -6,6 +6,7 @@ the queue. Time comes from an injected clock so tests can move it."""
 from __future__ import annotations
 
 import math
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ from agentcron.views import FailureSummary, SchedulePreview, TaskStats
 
 STATS_WINDOW = 100
 NEXT_RUNS_SHOWN = 5
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
 
 
 def utcnow() -> datetime:
@@ -74,6 +79,7 @@ class Service:
             notify=body.notify,
             next_run_at=next_run_epoch(body.schedule, now=now, anchor=now) if body.enabled else None,
             paused_reason=None if body.enabled else "created disabled",
+            webhook_secret=new_webhook_secret() if body.notify.webhook_url else None,
             created_at=now,
             updated_at=now,
         )
@@ -103,6 +109,8 @@ class Service:
             if value is None:  # only the clearable fields may be null (the model checks)
                 value = "" if name == "description" else {}
             changes[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        if patch.notify is not None and patch.notify.webhook_url and current.webhook_secret is None:
+            changes["webhook_secret"] = new_webhook_secret()
         now = self.clock()
         next_run: int | Keep | None = KEEP
         if patch.schedule is not None and current.enabled:

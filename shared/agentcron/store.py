@@ -50,7 +50,21 @@ _RETRIES: Final = Config(retries={"mode": "standard", "max_attempts": 6})
 
 
 class ClaimLost(Exception):
-    """A claim's condition failed: another dispatcher won or the task changed."""
+    """A claim's condition failed: another dispatcher won or the task changed.
+    `codes` are the transaction's cancellation reasons, one per item."""
+
+    def __init__(self, codes: list[str | None]) -> None:
+        super().__init__(f"claim lost: {codes}")
+        self.codes = codes
+
+
+class RunsAlreadyExist(Exception):
+    """The task was as seen, but some of the runs were claimed before (e.g.
+    ahead of a pause and resume): those occurrences are taken already."""
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__(f"runs exist already: {run_ids}")
+        self.run_ids = run_ids
 
 
 class _ConditionFailed(Exception):
@@ -173,7 +187,10 @@ class Store:
         if run.status in ACTIVE_STATUSES:
             item["active_shard"] = shard_of(run.task_id, self.due_shards)
             if run.active_until is None:
-                item["active_until"] = _epoch(run.scheduled_for) + QUEUED_GRACE_SECONDS
+                # From when it was queued, not when it was due: a run claimed late
+                # (a misfire) is not overdue the moment it exists.
+                queued_at = max(_epoch(run.scheduled_for), _epoch(run.created_at))
+                item["active_until"] = queued_at + QUEUED_GRACE_SECONDS
         else:
             item.pop("active_until", None)
         return item
@@ -480,11 +497,21 @@ class Store:
         self, task: Task, *, seen_next_run_at: int, new_next_run_at: int | None, runs: list[Run], queued: int
     ) -> None:
         """One transaction: advance the task's next run (only if it is still
-        `seen_next_run_at` and the task still enabled) and put the runs (only if
-        no such run exists). Raises ClaimLost when someone else got there first
-        or the task changed; the caller re-reads instead of retrying blindly."""
-        names = {"#next": "next_run_at", "#enabled": "enabled", "#count": "runs_scheduled"}
-        values: dict[str, Any] = {":seen": seen_next_run_at, ":true": True, ":queued": queued}
+        `seen_next_run_at`, the task still enabled and at the version the plan
+        was made from) and put the runs (only if no such run exists).
+
+        Raises ClaimLost when someone else got there first or the task changed
+        (the caller re-reads instead of retrying blindly), RunsAlreadyExist when
+        only some runs were there already (the caller claims without them).
+        The version check matters: an edit may leave next_run_at unchanged
+        while changing the schedule a stale plan would follow."""
+        names = {"#next": "next_run_at", "#enabled": "enabled", "#count": "runs_scheduled", "#version": "version"}
+        values: dict[str, Any] = {
+            ":seen": seen_next_run_at,
+            ":true": True,
+            ":queued": queued,
+            ":version": task.version,
+        }
         if new_next_run_at is None:
             names["#shard"] = "due_shard"
             update = "ADD #count :queued REMOVE #next, #shard"
@@ -497,7 +524,8 @@ class Store:
                     "TableName": self.table_name,
                     "Key": task_key(task.id),
                     "UpdateExpression": update,
-                    "ConditionExpression": "#next = :seen AND #enabled = :true AND attribute_not_exists(deleted_at)",
+                    "ConditionExpression": "#next = :seen AND #enabled = :true AND #version = :version"
+                    " AND attribute_not_exists(deleted_at)",
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
                 }
@@ -513,7 +541,16 @@ class Store:
             }
             for run in runs
         ]
-        self._transact(items)
+        try:
+            self._transact(items)
+        except ClaimLost as lost:
+            task_held = lost.codes[:1] in ([None], ["None"])
+            taken = [
+                run.id for run, code in zip(runs, lost.codes[1:], strict=False) if code == "ConditionalCheckFailed"
+            ]
+            if task_held and taken:
+                raise RunsAlreadyExist(taken) from lost
+            raise
 
     # ---- execution (runner side) -------------------------------------
 
@@ -696,9 +733,9 @@ class Store:
                 self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
                 return
             except self._client.exceptions.TransactionCanceledException as error:
-                codes = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
+                codes = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
                 if "ConditionalCheckFailed" in codes:
-                    raise ClaimLost(str(codes)) from error
+                    raise ClaimLost(codes) from error
                 # TransactionConflict / throttling: a transient clash, not a decision.
                 if attempt + 1 == _TRANSACT_ATTEMPTS:
                     raise

@@ -56,6 +56,11 @@ class TaskView(View):
     last_run: RunSummary | None
     created_at: datetime
     updated_at: datetime
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Signs webhook deliveries (X-Agentcron-Signature: sha256=HMAC). Returned only by the "
+        "create or update that sets notify.webhook_url; keep it.",
+    )
     links: dict[str, Link] = Field(alias="_links")
 
 
@@ -145,7 +150,7 @@ def task_links(task_id: str) -> dict[str, Link]:
     }
 
 
-def task_view(task: Task, *, next_runs: list[datetime] | None = None) -> TaskView:
+def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_secret: bool = False) -> TaskView:
     data: dict[str, Any] = task.model_dump(
         include={
             "id",
@@ -170,6 +175,7 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None) -> TaskVie
         notify=task.notify,
         next_run_at=from_epoch(task.next_run_at),
         next_runs=next_runs,
+        webhook_secret=task.webhook_secret if reveal_secret else None,
         links=task_links(task.id),
     )
 

@@ -68,6 +68,7 @@ def executor() -> RunExecutor:
         create_task=lambda owner, body, key: service().create_task(owner, body, key)[0],
         clock=utcnow,
         retry_base_seconds=config.retry_base_seconds,
+        queue=run_queue(),
     )
 
 

@@ -168,7 +168,8 @@ def test_parameters(sam: dict[str, Any]) -> None:
     assert p["JwtIssuer"]["Default"] == p["JwtAudience"]["Default"] == ""
     assert p["AnthropicApiKeySecretArn"]["Default"] == ""
     assert p["LogRetentionDays"]["Default"] == 30
-    assert p["MaxReceiveCount"]["Default"] == 5
+    # Above the largest policies.max_attempts (10): each retry is one receive.
+    assert p["MaxReceiveCount"]["Default"] == 15
 
 
 # ------------------------------------------------------------------------------- events

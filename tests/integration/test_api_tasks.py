@@ -302,3 +302,22 @@ def test_stats_of_known_runs(api: ApiClient, store) -> None:
     assert stats["input_tokens_total"] == 500 and stats["output_tokens_total"] == 50
     assert [f["status"] for f in stats["last_failures"]] == ["TIMED_OUT", "FAILED"]
     assert stats["last_failures"][1]["error"] == {"type": "overloaded", "message": "529"}
+
+
+def test_webhook_secret_is_shown_once(api: ApiClient, store) -> None:
+    hook = {"webhook_url": "https://hooks.example.com/agentcron"}
+    created = api.post("/v1/tasks", cron_task(notify=hook)).json
+    secret = created["webhook_secret"]
+    assert secret.startswith("whsec_") and len(secret) > 40
+    assert api.get(f"/v1/tasks/{created['id']}").json["webhook_secret"] is None
+    assert api.patch(f"/v1/tasks/{created['id']}", {"name": "x"}).json["webhook_secret"] is None
+    assert api.get("/v1/tasks").json["items"][0]["webhook_secret"] is None
+    item = store.table.get_item(Key={"PK": f"TASK#{created['id']}", "SK": "TASK"})["Item"]
+    assert item["webhook_secret"] == secret
+
+    plain = api.post("/v1/tasks", cron_task()).json
+    assert plain["webhook_secret"] is None
+    patched = api.patch(f"/v1/tasks/{plain['id']}", {"notify": hook}).json
+    assert patched["webhook_secret"].startswith("whsec_")
+    again = api.patch(f"/v1/tasks/{plain['id']}", {"notify": hook}).json
+    assert again["webhook_secret"] == patched["webhook_secret"], "a secret, once made, stays"

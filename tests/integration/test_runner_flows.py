@@ -364,10 +364,6 @@ def test_overlap_allow_runs_beside_another_run(runner: Runner) -> None:
 
 
 def test_overlap_buffer_one_holds_one_run_and_starts_it_when_the_holder_ends(runner: Runner) -> None:
-    from agentcron import wiring
-
-    # Until the wiring passes the run queue to the executor (see the report), give it here.
-    wiring.executor().queue = wiring.run_queue()
     task = runner.create_task("{{step}}", policies={"overlap": "buffer_one"})
     runner.poller.workers = 2
     runner.poller.start()

@@ -16,6 +16,7 @@ from agentcron.models import Run, RunStatus, Task, Trigger
 from agentcron.schedules import ManualSchedule
 from botocore.exceptions import ClientError
 
+from tests.infrastructure import iam
 from tests.integration.test_runner_harness import Runner
 
 # The harness's fixtures (runner, fake_model, event_tap).
@@ -88,16 +89,17 @@ def test_an_unparseable_message_fails_the_batch_and_reaches_the_dlq(runner: Runn
     [sent] = runner.sqs.receive_message(QueueUrl=runner.env["RUN_QUEUE_URL"], VisibilityTimeout=0)["Messages"]
     started = time.monotonic()
 
+    max_receives = int(iam.parameter_default(iam.load_sam_template(), "MaxReceiveCount"))
     receives = 0
     while runner.poll():
         receives += 1
-        assert receives <= 10
+        assert receives <= max_receives
 
     # Reported as this record's failure (not a crash of the whole invocation) ...
     assert results[0] == {"batchItemFailures": [{"itemIdentifier": sent["MessageId"]}]}
     # ... made visible again at once (visibility 0), so maxReceiveCount comes quickly, not after hours:
-    # one receive above, then the runner's, up to the template's MaxReceiveCount (5).
-    assert receives == 4
+    # one receive above, then the runner's, up to the template's MaxReceiveCount.
+    assert receives == max_receives - 1
     assert time.monotonic() - started < 10
     dead = runner.sqs.receive_message(QueueUrl=runner.env["RUN_DLQ_URL"], WaitTimeSeconds=1)["Messages"]
     assert [message["Body"] for message in dead] == ["this is not a run message"]
