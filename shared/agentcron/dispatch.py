@@ -300,7 +300,7 @@ class Dispatcher:
                     self._send([requeued.model_copy(update={"scheduled_for": now})], now)
                     report.resent.append(run.id)
                 else:
-                    store.transition_run(
+                    timed_out = store.transition_run(
                         run.owner,
                         run.id,
                         from_statuses={RunStatus.RUNNING},
@@ -314,6 +314,8 @@ class Dispatcher:
                         },
                         expect_active_until=run.active_until,
                     )
+                    # Release the task's running marker and count the failure, as the runner would have.
+                    store.record_outcome(timed_out, failed=True)
                     report.timed_out.append(run.id)
             except (Conflict, NotFound):
                 continue  # another dispatcher or the runner moved it first
