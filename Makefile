@@ -48,6 +48,16 @@ test: install sam-cli  ## install everything and run the whole suite (what CI ru
 	$(MAKE) --no-print-directory lint
 	SAM_CLI=$(CURDIR)/$(SAM) $(BIN)/python -m pytest -q
 
+test-long: install  ## the long variants: full concurrency mix, a bigger fuzz run, a longer load test
+	CONCURRENCY_SCALE=4 FUZZ_EXAMPLES=500 LOAD_SECONDS=60 LOAD_USERS=16 $(BIN)/python -m pytest -q \
+	  tests/integration/test_dispatch_concurrency.py tests/security tests/load
+
+fuzz: install  ## schemathesis against the API's own OpenAPI document, 500 examples per operation
+	FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -q tests/security -k schemathesis
+
+bench: install sam-cli  ## run the benchmarks and write their table into README.md
+	PATH=$(dir $(PYTHON313)):$$PATH $(BIN)/python -m bench.run
+
 layer-requirements: $(UV)  ## regenerate the pinned layer requirements from uv.lock
 	{ echo "# Generated from uv.lock by 'make layer-requirements': the DependenciesLayer's pinned packages."; \
 	  echo "# boto3 is pinned too: the tracer's aws-xray-sdk pulls botocore in, and the pair must match."; \
@@ -60,4 +70,4 @@ build: sam-cli  ## sam build (no Docker needed)
 validate: sam-cli  ## sam validate --lint
 	$(SAM) validate --lint
 
-.PHONY: help install sam-cli local lint test layer-requirements build validate
+.PHONY: help install sam-cli local lint test test-long fuzz bench layer-requirements build validate
