@@ -7,10 +7,12 @@ SHELL := /bin/bash
 PYTHON313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
 UV_VERSION := 0.13.9
 SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.3.30
 UV := .tools/uv/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 SAM := .tools/sam/bin/sam
+CHECKOV := .tools/checkov/bin/checkov
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -35,6 +37,12 @@ $(SAM):
 
 sam-cli: $(SAM)  ## install the SAM CLI in its own venv (it pins its own boto3 and pydantic)
 
+$(CHECKOV):
+	$(PYTHON313) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+
+checkov: $(CHECKOV)  ## install checkov in its own venv (its pins clash with the app's)
+
 local: install  ## install and start the local stack on http://127.0.0.1:3000
 	$(BIN)/agentcron local
 
@@ -44,9 +52,9 @@ lint: install  ## ruff, mypy and cfn-lint
 	$(BIN)/mypy shared local functions
 	$(BIN)/cfn-lint template.yaml
 
-test: install sam-cli  ## install everything and run the whole suite (what CI runs)
+test: install sam-cli checkov  ## install everything and run the whole suite (what CI runs)
 	$(MAKE) --no-print-directory lint
-	SAM_CLI=$(CURDIR)/$(SAM) $(BIN)/python -m pytest -q
+	SAM_CLI=$(CURDIR)/$(SAM) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-long: install  ## the long variants: full concurrency mix, a bigger fuzz run, a longer load test
 	CONCURRENCY_SCALE=4 FUZZ_EXAMPLES=500 LOAD_SECONDS=60 LOAD_USERS=16 $(BIN)/python -m pytest -q \
@@ -70,4 +78,4 @@ build: sam-cli  ## sam build (no Docker needed)
 validate: sam-cli  ## sam validate --lint
 	$(SAM) validate --lint
 
-.PHONY: help install sam-cli local lint test test-long fuzz bench layer-requirements build validate
+.PHONY: help install sam-cli checkov local lint test test-long fuzz bench layer-requirements build validate
