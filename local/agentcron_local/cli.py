@@ -471,6 +471,29 @@ def render_task(task: Mapping[str, Any]) -> str:
     )
 
 
+def render_stats(stats: Mapping[str, Any]) -> str:
+    rate = stats.get("success_rate")
+    failures = [
+        f"{f['run_id']} {f['status']} {(f.get('error') or {}).get('type', '')}".strip()
+        for f in stats.get("last_failures") or []
+    ]
+    return render_fields(
+        [
+            ("task", stats.get("task_id")),
+            (
+                "runs",
+                f"{stats.get('window')} most recent: "
+                + ", ".join(f"{k} {v}" for k, v in sorted((stats.get("counts") or {}).items())),
+            ),
+            ("success rate", "-" if rate is None else f"{rate:.0%}"),
+            ("duration p50", fmt_duration_ms(stats.get("duration_ms_p50"))),
+            ("duration p95", fmt_duration_ms(stats.get("duration_ms_p95"))),
+            ("tokens", f"{stats.get('input_tokens_total', 0)} in, {stats.get('output_tokens_total', 0)} out"),
+            ("last failures", "\n".join(failures)),
+        ]
+    )
+
+
 def render_run(run: Mapping[str, Any]) -> str:
     usage = run.get("usage") or {}
     error = run.get("error") or {}
@@ -929,6 +952,9 @@ def _configure_tasks(parser: argparse.ArgumentParser) -> None:
     get = add("get", tasks_get, "show a task and its next run times")
     get.add_argument("task_id", metavar="TASK_ID")
 
+    stats = add("stats", tasks_stats, "success rate, durations, tokens and last failures of a task's recent runs")
+    stats.add_argument("task_id", metavar="TASK_ID")
+
     update = add(
         "update",
         tasks_update,
@@ -1017,6 +1043,11 @@ def tasks_list(ctx: Ctx) -> int:
 
 def tasks_get(ctx: Ctx) -> int:
     ctx.show(ctx.client.get(f"/v1/tasks/{segment(ctx.args.task_id)}"), render_task)
+    return EXIT_OK
+
+
+def tasks_stats(ctx: Ctx) -> int:
+    ctx.show(ctx.client.get(f"/v1/tasks/{segment(ctx.args.task_id)}/stats"), render_stats)
     return EXIT_OK
 
 

@@ -209,6 +209,12 @@ def test_run_wait_then_read_the_history(agentcron: Agentcron) -> None:
     assert transcript.lines[:2] == ["[user]", "  hello from the CLI"]
     assert "  Done: hello from the CLI" in transcript.lines
 
+    stats = agentcron("tasks", "stats", task_id, "--json").json
+    assert stats["counts"] == {"SUCCEEDED": 1} and stats["success_rate"] == 1.0
+    shown = agentcron("tasks", "stats", task_id)
+    assert "success rate:  100%" in shown.lines
+    assert "runs:          1 most recent: SUCCEEDED 1" in shown.lines
+
 
 def test_a_question_a_reply_and_a_cancel(agentcron: Agentcron) -> None:
     task_id = create(agentcron, "--name", "asker", "--prompt", "ask: Which team?", "--tool", "ask_user", "--manual")
