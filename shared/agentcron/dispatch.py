@@ -324,7 +324,9 @@ class Dispatcher:
     # ---- sending -----------------------------------------------------------
 
     def _send(self, runs: Iterable[Run], now: datetime) -> None:
-        now_epoch = to_epoch(now)
+        # The delay counts from the moment of sending, not from the tick's start:
+        # a tick over many tasks takes a while, and each run would be late by that much.
+        now_epoch = max(to_epoch(now), to_epoch(self.clock()))
         batch = [
             (RunMessage(run_id=r.id, task_id=r.task_id, owner=r.owner), max(0, to_epoch(r.scheduled_for) - now_epoch))
             for r in runs
