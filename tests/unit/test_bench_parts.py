@@ -1,0 +1,60 @@
+"""The benchmarks' other pure parts: percentiles, tables, the import-time parser,
+the dispatcher's query count and the lateness summary."""
+
+from __future__ import annotations
+
+import math
+
+from bench import support
+from bench.coldstart import parse_importtime
+from bench.dispatcher import full_tick_queries
+from bench.lateness import summarise
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert support.percentile(values, 50) == 2.0
+    assert support.percentile(values, 99) == 4.0
+    assert support.percentile(values, 100) == 4.0
+    assert support.percentile([7.0], 50) == 7.0
+    assert math.isnan(support.percentile([], 50))
+
+
+def test_md_table_aligns_and_escapes() -> None:
+    table = support.md_table(["a", "b"], [["x|y", 1]])
+    assert table.splitlines() == ["| a | b |", "| --- | ---: |", "| x\\|y | 1 |"]
+
+
+def test_parse_importtime_names_the_heaviest_direct_imports_and_their_heaviest_child() -> None:
+    text = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       100 |        100 |     pydantic_core",
+            "import time:       200 |        900 |   pydantic",
+            "import time:        50 |         50 |   croniter.x",
+            "import time:       300 |       1500 | agentcron.models",
+            "import time:        10 |         10 | json",
+        ]
+    )
+    assert parse_importtime(text, top=2) == [("agentcron.models (pydantic 1)", 1.5), ("json", 0.01)]
+
+
+def test_a_tick_reads_every_page_of_each_shard_and_one_recovery_query() -> None:
+    # 2,500 due: 12 full pages of 200 and a short one; 400: two full pages and an empty one.
+    assert full_tick_queries({"0": 2500, "1": 400, "2": 0}) == (13 + 1) + (3 + 1) + (1 + 1)
+
+
+def test_lateness_summary() -> None:
+    rows = [
+        {"status": "SUCCEEDED", "scheduled_for": 100.0, "created_at": 40.0, "task_created": 40.5,
+         "started_late": 1.0, "delivered_late": 0.6},
+        {"status": "SUCCEEDED", "scheduled_for": 200.0, "created_at": 150.0, "task_created": 40.7,
+         "started_late": 0.0, "delivered_late": 0.2},
+    ]  # fmt: skip
+    summary = summarise({"runs": rows, "tasks": 2})
+    assert summary["started"][50] == 0.0
+    assert summary["started"][100] == 1.0
+    assert summary["delivered"][99] == 0.6
+    assert summary["claimed_by_api"] == 1
+    assert summary["claimed_by_tick"] == 1
+    assert summary["statuses"] == {"SUCCEEDED": 2}
