@@ -466,6 +466,16 @@ def load_function_module(name: str, *, fresh: bool = False) -> ModuleType:
     globals are the decorator's module.
     """
     module_name = f"agentcron_fn_{name}"
+    # One import at a time: the module is in sys.modules before it has finished executing,
+    # and a second thread (the poller's other worker) must not take the half-made module.
+    with _IMPORT_LOCK:
+        return _load_function_module(name, module_name, fresh=fresh)
+
+
+_IMPORT_LOCK = threading.RLock()
+
+
+def _load_function_module(name: str, module_name: str, *, fresh: bool) -> ModuleType:
     module: ModuleType | None = None if fresh else sys.modules.get(module_name)
     if module is None:
         path = REPO_ROOT / "functions" / name / "app.py"

@@ -125,6 +125,9 @@ class QueuePoller:
 
     def poll_once(self, sqs: Any) -> int:
         """Receive one batch, invoke the runner, settle the messages. Returns how many arrived."""
+        # Resolved before receiving: a runner that fails to load must not leave a received
+        # message in flight for the queue's whole visibility timeout.
+        handler = self.handler or load_function_handler("runner")
         received = sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
@@ -135,7 +138,6 @@ class QueuePoller:
         if not received:
             return 0
         event = {"Records": [self._record(message) for message in received]}
-        handler = self.handler or load_function_handler("runner")
         try:
             result = handler(event, lambda_context("runner"))
         except Exception as error:

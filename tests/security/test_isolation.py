@@ -1,0 +1,301 @@
+"""Owner isolation (BOLA): user B against every one of user A's resources.
+
+Through the real API handler (the ``api`` fixture builds the API Gateway v2
+event the JWT authorizer would pass on, with B's ``sub``). Every request of B
+must answer 404 exactly as for an id that does not exist, and A's task, runs,
+listings and raw table items must be byte-for-byte what they were before.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from agentcron.artifacts import Transcripts
+from agentcron.ids import manual_run_id, new_task_id, scheduled_run_id
+from agentcron.models import RunStatus, Usage
+from agentcron.store import Store
+from boto3.dynamodb.conditions import Key
+
+from tests.integration.conftest import ApiClient, ApiResponse, cron_task
+
+ALICE, BOB = "alice", "bob"
+
+
+@dataclass
+class Victim:
+    """Alice's resources: an enabled and a paused task, and runs in each interesting state."""
+
+    task_id: str
+    paused_task_id: str
+    queued_run_id: str
+    waiting_run_id: str
+    finished_run_id: str  # SUCCEEDED, with a transcript in S3
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [self.task_id, self.paused_task_id]
+
+    @property
+    def run_ids(self) -> list[str]:
+        return [self.queued_run_id, self.waiting_run_id, self.finished_run_id]
+
+
+def ok(response: ApiResponse, status: int = 200) -> Any:
+    assert response.status == status, response.text
+    return response.json
+
+
+@pytest.fixture
+def victim(api: ApiClient, store: Store, aws_env: dict[str, str]) -> Victim:
+    task = ok(api.post("/v1/tasks", cron_task(name="alice's", tags=["secret"]), user=ALICE), 201)
+    paused = ok(api.post("/v1/tasks", cron_task(name="alice's paused"), user=ALICE), 201)
+    ok(api.post(f"/v1/tasks/{paused['id']}/disable", {"reason": "holiday"}, user=ALICE))
+    runs = [ok(api.post(f"/v1/tasks/{task['id']}/runs", {}, user=ALICE), 202)["id"] for _ in range(3)]
+    queued, waiting, finished = runs
+    # Park one run as the runner does when the agent asks a question ...
+    store.transition_run(
+        ALICE,
+        waiting,
+        from_statuses={RunStatus.QUEUED},
+        to_status=RunStatus.WAITING_INPUT,
+        fields={"question": "Which region?"},
+    )
+    # ... and finish another, with its transcript in S3 (the runner's way of linking it).
+    key = Transcripts(aws_env["ARTIFACTS_BUCKET"]).save(
+        task["id"], finished, [{"role": "user", "content": "alice's private prompt"}], Usage(input_tokens=3)
+    )
+    store.transition_run(
+        ALICE,
+        finished,
+        from_statuses={RunStatus.QUEUED},
+        to_status=RunStatus.SUCCEEDED,
+        fields={"output": "alice's private output", "transcript_key": key, "duration_ms": 1200},
+    )
+    assert ok(api.get(f"/v1/runs/{finished}/transcript", user=ALICE))["messages"]
+    return Victim(task["id"], paused["id"], queued, waiting, finished)
+
+
+def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
+    """Everything Alice can see, plus the raw items of her task partitions."""
+    seen: dict[str, Any] = {}
+    for path in [
+        "/v1/tasks",
+        "/v1/runs",
+        "/v1/tasks/due?within=86400",
+        *[f"/v1/tasks/{t}" for t in victim.task_ids],
+        *[f"/v1/tasks/{t}/runs" for t in victim.task_ids],
+        *[f"/v1/tasks/{t}/stats" for t in victim.task_ids],
+        *[f"/v1/runs/{r}" for r in victim.run_ids],
+        f"/v1/runs/{victim.finished_run_id}/transcript",
+    ]:
+        response = api.get(path, user=ALICE)
+        seen[path] = (response.status, response.headers.get("etag"), response.json)
+    for task_id in victim.task_ids:
+        items = store.table.query(KeyConditionExpression=Key("PK").eq(f"TASK#{task_id}"), ConsistentRead=True)
+        seen[f"items:{task_id}"] = sorted(items["Items"], key=lambda item: str(item["SK"]))
+    return seen
+
+
+def attacks(victim: Victim) -> list[tuple[str, str, Any, dict[str, str]]]:
+    """(method, path, body, headers) of every route that takes one of Alice's ids."""
+    out: list[tuple[str, str, Any, dict[str, str]]] = []
+    for task_id in victim.task_ids:
+        base = f"/v1/tasks/{task_id}"
+        out += [
+            ("GET", base, None, {}),
+            ("PATCH", base, {"name": "mine now", "prompt": "leak: {{team}}"}, {}),
+            ("PATCH", base, {"name": "mine now"}, {"if-match": '"1"'}),
+            ("PATCH", base, {"agent": {"tools": ["web_fetch"]}}, {"if-match": '"2"'}),
+            ("DELETE", base, None, {}),
+            ("DELETE", base, None, {"if-match": '"1"'}),
+            ("POST", f"{base}/enable", None, {}),
+            ("POST", f"{base}/disable", {"reason": "bob was here"}, {}),
+            ("POST", f"{base}/disable", None, {}),
+            ("POST", f"{base}/runs", {}, {}),
+            ("POST", f"{base}/runs", {"variables": {"team": "bob"}}, {"idempotency-key": "bob-1"}),
+            ("GET", f"{base}/runs", None, {}),
+            ("GET", f"{base}/runs?status=QUEUED&limit=100", None, {}),
+            ("GET", f"{base}/stats", None, {}),
+        ]
+    for run_id in victim.run_ids:
+        base = f"/v1/runs/{run_id}"
+        out += [
+            ("GET", base, None, {}),
+            ("GET", f"{base}/transcript", None, {}),
+            ("POST", f"{base}/reply", {"reply": "eu-west-1"}, {}),
+            ("POST", f"{base}/cancel", None, {}),
+        ]
+    return out
+
+
+def forged_run_ids(victim: Victim) -> list[str]:
+    """Run ids that name Alice's task but no run of hers (well-formed, so they reach the table)."""
+    now = int(datetime.now(UTC).timestamp())
+    return [
+        scheduled_run_id(victim.task_id, now),
+        scheduled_run_id(victim.task_id, 1_800_000_000),
+        manual_run_id(victim.task_id, now),
+        victim.queued_run_id[:-1] + ("0" if victim.queued_run_id[-1] != "0" else "1"),
+        scheduled_run_id(victim.paused_task_id, 0),
+    ]
+
+
+def _same_as_missing(response: ApiResponse, real_id: str, missing: ApiResponse, missing_id: str) -> None:
+    """B learns nothing: the answer is the one for an id that does not exist."""
+    assert response.status == 404, f"{response.status}: {response.text}"
+    assert response.headers.get("content-type") == "application/problem+json"
+    assert response.json["detail"].replace(real_id, "<id>") == missing.json["detail"].replace(missing_id, "<id>")
+    assert set(response.headers) - {"content-length"} == set(missing.headers) - {"content-length"}
+
+
+def test_bob_gets_404_on_every_route_for_alices_resources_and_nothing_changes(
+    api: ApiClient, store: Store, victim: Victim
+) -> None:
+    before = snapshot(api, store, victim)
+    ghost_task, ghost_run = new_task_id(), scheduled_run_id(new_task_id(), 1_800_000_000)
+    tried = 0
+    for method, path, body, headers in attacks(victim):
+        response = api.request(method, path, user=BOB, json_body=body, headers=headers)
+        real_id = next(i for i in [*victim.task_ids, *victim.run_ids] if i in path)
+        ghost = ghost_task if real_id.startswith("task_") else ghost_run
+        missing = api.request(method, path.replace(real_id, ghost), user=BOB, json_body=body, headers=headers)
+        assert missing.status == 404, (method, path, missing.text)
+        _same_as_missing(response, real_id, missing, ghost)
+        tried += 1
+    assert tried == 14 * 2 + 4 * 3
+    assert snapshot(api, store, victim) == before, "a request of bob changed alice's data"
+
+
+def test_forged_run_ids_naming_alices_task_are_404(api: ApiClient, store: Store, victim: Victim) -> None:
+    before = snapshot(api, store, victim)
+    for run_id in forged_run_ids(victim):
+        for method, suffix, body in [
+            ("GET", "", None),
+            ("GET", "/transcript", None),
+            ("POST", "/reply", {"reply": "x"}),
+            ("POST", "/cancel", None),
+        ]:
+            for user in (BOB, ALICE):  # not even Alice has these runs
+                response = api.request(method, f"/v1/runs/{run_id}{suffix}", user=user, json_body=body)
+                assert response.status == 404, (user, method, run_id, suffix, response.text)
+    assert snapshot(api, store, victim) == before
+    # No item was created by an update on a missing key (an upsert would leave a run without owner).
+    assert (
+        store.table.get_item(Key={"PK": f"TASK#{victim.task_id}", "SK": f"RUN#{forged_run_ids(victim)[1]}"}).get("Item")
+        is None
+    )
+
+
+def test_bobs_listings_hold_nothing_of_alices(api: ApiClient, store: Store, victim: Victim) -> None:
+    # A task of Alice's due within seconds: it is claimed by the API and counts as due.
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).replace(microsecond=0).isoformat()
+    ok(api.post("/v1/tasks", cron_task(schedule={"type": "once", "at": soon}), user=ALICE), 201)
+    assert ok(api.get("/v1/tasks/due", user=ALICE))["items"]
+    for path in [
+        "/v1/tasks",
+        "/v1/tasks?tag=secret",
+        "/v1/tasks?enabled=false",
+        "/v1/tasks?schedule_type=cron",
+        "/v1/tasks/due",
+        "/v1/tasks/due?within=86400",
+        "/v1/runs",
+        "/v1/runs?status=WAITING_INPUT",
+        "/v1/runs?status=SUCCEEDED",
+        "/v1/runs?since=2000-01-01T00:00:00Z",
+    ]:
+        assert ok(api.get(path, user=BOB)) == {"items": [], "next_cursor": None}, path
+    # A user whose name is a prefix of Alice's (or Alice's plus a separator) sees nothing either.
+    for user in ["alic", "alice#", "alice#TASKS", "ALICE", "alice "]:
+        assert ok(api.get("/v1/tasks", user=user))["items"] == [], user
+        assert ok(api.get("/v1/runs", user=user))["items"] == [], user
+
+
+def _cursor_keys(cursor: str) -> dict[str, str]:
+    decoded: dict[str, str] = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    return decoded
+
+
+def _encode(keys: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(keys).encode()).decode().rstrip("=")
+
+
+def test_alices_cursors_are_refused_in_bobs_listings(api: ApiClient, victim: Victim) -> None:
+    bob_task = ok(api.post("/v1/tasks", cron_task(name="bob's"), user=BOB), 201)
+    for _ in range(2):
+        ok(api.post(f"/v1/tasks/{bob_task['id']}/runs", {}, user=BOB), 202)
+    alice_cursors = {
+        "/v1/tasks": ok(api.get("/v1/tasks?limit=1", user=ALICE))["next_cursor"],
+        "/v1/runs": ok(api.get("/v1/runs?limit=1", user=ALICE))["next_cursor"],
+        f"/v1/tasks/{bob_task['id']}/runs": ok(api.get(f"/v1/tasks/{victim.task_id}/runs?limit=1", user=ALICE))[
+            "next_cursor"
+        ],
+    }
+    for path, cursor in alice_cursors.items():
+        assert cursor, path
+        for listing in ["/v1/tasks", "/v1/runs", f"/v1/tasks/{bob_task['id']}/runs"]:
+            response = api.get(f"{listing}?cursor={cursor}", user=BOB)
+            assert response.status == 400, (path, listing, response.text)
+            assert "cursor" in response.json["detail"]
+
+    # A cursor Bob forges from his own by swapping in Alice's partition is refused too.
+    own = _cursor_keys(ok(api.get("/v1/runs?limit=1", user=BOB))["next_cursor"])
+    forged = {**own, "GSI1PK": f"OWNER#{ALICE}#RUNS"}
+    assert api.get(f"/v1/runs?cursor={_encode(forged)}", user=BOB).status == 400
+    own_task_runs = _cursor_keys(ok(api.get(f"/v1/tasks/{bob_task['id']}/runs?limit=1", user=BOB))["next_cursor"])
+    forged = {**own_task_runs, "PK": f"TASK#{victim.task_id}"}
+    assert api.get(f"/v1/tasks/{bob_task['id']}/runs?cursor={_encode(forged)}", user=BOB).status == 400
+
+
+def test_idempotency_keys_are_per_owner(api: ApiClient, victim: Victim) -> None:
+    """The same Idempotency-Key from two owners makes two tasks, each its owner's."""
+    body = cron_task(name="same body")
+    first = ok(api.post("/v1/tasks", body, user=ALICE, headers={"idempotency-key": "k-1"}), 201)
+    second = api.post("/v1/tasks", body, user=BOB, headers={"idempotency-key": "k-1"})
+    assert second.status == 201, second.text
+    assert second.json["id"] != first["id"] and "idempotent-replayed" not in second.headers
+    assert api.get(f"/v1/tasks/{second.json['id']}", user=ALICE).status == 404
+    # Run-now keys too.
+    bob_task = second.json["id"]
+    a_run = ok(api.post(f"/v1/tasks/{victim.task_id}/runs", {}, user=ALICE, headers={"idempotency-key": "r"}), 202)
+    b_run = ok(api.post(f"/v1/tasks/{bob_task}/runs", {}, user=BOB, headers={"idempotency-key": "r"}), 202)
+    assert a_run["id"] != b_run["id"] and b_run["task_id"] == bob_task
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: idempotency records are keyed IDEM#<owner>#<key> with '#' allowed in both the owner (JWT sub) "
+        "and the key, so owner 'a#b' + key 'c' and owner 'a' + key 'b#c' share one record: the second "
+        "create replays the first owner's task id, and the owner check turns it into a 404 (or a 422 "
+        "'already used' when the bodies differ, an existence oracle for another owner's keys)"
+    ),
+)
+def test_idempotency_records_of_owners_whose_names_share_a_prefix_do_not_collide(api: ApiClient) -> None:
+    body = cron_task(name="collide")
+    ok(api.post("/v1/tasks", body, user="eve#x", headers={"idempotency-key": "k"}), 201)
+    response = api.post("/v1/tasks", body, user="eve", headers={"idempotency-key": "x#k"})
+    assert response.status == 201, response.text
+    assert re.fullmatch(r"task_[0-9A-Z]{26}", response.json["id"])
+
+
+def test_queued_messages_name_the_runs_true_owner(api: ApiClient, aws_env: dict[str, str], victim: Victim) -> None:
+    """Run messages carry the owner; the runner trusts the run item, not the message,
+    but the message must still name the run's true owner."""
+    sqs = boto3.client("sqs")
+    seen: list[dict[str, Any]] = []
+    for _ in range(5):
+        batch = sqs.receive_message(QueueUrl=aws_env["RUN_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = batch.get("Messages", [])
+        if not messages:
+            break
+        seen += [json.loads(m["Body"]) for m in messages]
+    assert seen, "alice's run-now requests queued messages"
+    for message in seen:
+        assert message["owner"] == ALICE and message["task_id"] in victim.task_ids
