@@ -18,7 +18,6 @@ import base64
 import hashlib
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,8 @@ from agentcron.models import RunStatus
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import to_epoch
 from agentcron.store import QUEUED_GRACE_SECONDS, Store
+
+from agentcron_local.threads import ThreadedService
 
 if TYPE_CHECKING:
     from agentcron_local.stack import LocalStack
@@ -149,23 +150,15 @@ def recover_after_restart(store: Store, queue: RunQueue, shards: int, now: datet
 
 
 @dataclass
-class SnapshotService:
+class SnapshotService(ThreadedService):
     snapshot: Snapshot
     interval: float = 1.0
     out: IO[str] | None = None
     name: str = "snapshots"
     saves: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        super().stop()
         self._save()  # the clean-stop save: nothing is lost
 
     def _save(self) -> None:
@@ -177,7 +170,7 @@ class SnapshotService:
                 print(f"[agentcron local] snapshot failed: {type(error).__name__}: {error}", file=self.out, flush=True)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stopping.wait(self.interval):
             self._save()
 
 

@@ -26,6 +26,7 @@ from agentcron_local.fake_model import FakeModel
 from agentcron_local.gateway import lambda_context, load_function_handler
 from agentcron_local.resources import DEFAULT_REGION, LOCAL_ACCOUNT_ID, load_template
 from agentcron_local.stack import register_service
+from agentcron_local.threads import ThreadedService
 
 if TYPE_CHECKING:
     from agentcron_local.stack import LocalStack
@@ -41,23 +42,12 @@ def _log(out: IO[str] | None, message: str) -> None:
 
 
 @dataclass
-class DispatcherTicker:
+class DispatcherTicker(ThreadedService):
     tick_seconds: float
     handler: Handler | None = None
     out: IO[str] | None = None
     name: str = "dispatcher ticker"
     ticks: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
 
     def tick(self) -> dict[str, Any]:
         handler = self.handler or load_function_handler("dispatcher")
@@ -69,13 +59,13 @@ class DispatcherTicker:
 
     def _loop(self) -> None:
         # The first tick at start: what came due while the stack was down runs now.
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 result = self.tick()
                 _log(self.out, f"tick: {', '.join(f'{k} {v}' for k, v in result.items() if k != 'status')}")
             except Exception as error:  # the next tick tries again, as EventBridge would
                 _log(self.out, f"tick failed: {type(error).__name__}: {error}")
-            self._stop.wait(self.tick_seconds)
+            self._stopping.wait(self.tick_seconds)
 
 
 def runner_event_source(template_path: Path | str | None = None) -> tuple[int, float]:
