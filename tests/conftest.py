@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentcron import wiring
 from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.resources import create_resources
 from agentcron_local.stack import AWS_VARIABLES_TO_CLEAR, local_aws_environment
@@ -47,11 +48,15 @@ def moto_server() -> Iterator[MotoHandle]:
 
 
 @pytest.fixture
-def aws_env(moto_server: MotoHandle, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def aws_env(moto_server: MotoHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     env = create_resources(moto_server.endpoint, prefix=f"t{uuid.uuid4().hex[:8]}")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return env
+    # A fresh stack is a fresh container: handlers must not reuse clients and
+    # settings cached for an earlier test's resources (or an earlier local stack).
+    wiring.reset()
+    yield env
+    wiring.reset()
 
 
 @pytest.fixture
