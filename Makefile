@@ -61,7 +61,7 @@ test-long: install  ## the long variants: full concurrency mix, a bigger fuzz ru
 	  tests/integration/test_dispatch_concurrency.py tests/security tests/load
 
 fuzz: install  ## schemathesis against the API's own OpenAPI document, 500 examples per operation
-	FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -q tests/security -k schemathesis
+	FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -q tests/security tests/security/test_fuzz_api.py
 
 bench: install sam-cli  ## run the benchmarks and write their table into README.md
 	PATH=$(dir $(PYTHON313)):$$PATH $(BIN)/python -m bench.run

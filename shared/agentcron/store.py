@@ -118,7 +118,9 @@ def run_key(task_id: str, run_id: str) -> dict[str, str]:
 
 
 def _idem_key(owner: str, key: str) -> dict[str, str]:
-    return {"PK": f"IDEM#{owner}#{key}", "SK": "IDEM"}
+    # The owner's length first: owner and key may both contain "#", and "a#b"+"c" must not
+    # meet "a"+"b#c" (another owner's record).
+    return {"PK": f"IDEM#{len(owner)}#{owner}#{key}", "SK": "IDEM"}
 
 
 def _encode_cursor(keys: Mapping[str, Any]) -> str:
@@ -126,7 +128,12 @@ def _encode_cursor(keys: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, expected: Mapping[str, str], key_names: Iterable[str]) -> dict[str, str]:
+def _decode_cursor(
+    cursor: str,
+    expected: Mapping[str, str],
+    key_names: Iterable[str],
+    within: Callable[[Mapping[str, str]], bool] | None = None,
+) -> dict[str, str]:
     """Decode a cursor and prove it belongs to this very listing: a cursor
     forged or copied from another owner's listing is a 400, never a 500 and
     never a way into someone else's partition."""
@@ -143,6 +150,8 @@ def _decode_cursor(cursor: str, expected: Mapping[str, str], key_names: Iterable
         or set(decoded) != names
         or not all(isinstance(v, str) and 0 < len(v) <= 600 for v in decoded.values())
         or any(decoded.get(k) != v for k, v in expected.items())
+        # DynamoDB refuses a start key outside the query's key condition (a 500 otherwise).
+        or (within is not None and not within(decoded))
     ):
         raise invalid
     return decoded
@@ -341,6 +350,7 @@ class Store:
             key_condition=Key("PK").eq(partition) & Key("SK").begins_with("RUN#"),
             key_names=("PK", "SK"),
             expected={"PK": partition},
+            within=lambda keys: keys["SK"].startswith("RUN#"),
             limit=limit,
             cursor=cursor,
             filters=filters,
@@ -358,12 +368,15 @@ class Store:
     ) -> Page[Run]:
         partition = f"OWNER#{owner}#RUNS"
         key_condition: ConditionBase = Key("GSI1PK").eq(partition)
+        within: Callable[[Mapping[str, str]], bool] | None = None
         if since is not None:
-            key_condition = key_condition & Key("GSI1SK").gte(f"{max(_epoch(since), 0):010d}")
+            lowest = f"{max(_epoch(since), 0):010d}"
+            key_condition = key_condition & Key("GSI1SK").gte(lowest)
+            within = lambda keys: keys["GSI1SK"] >= lowest  # noqa: E731
         filters: list[ConditionBase] = []
         if status is not None:
             filters.append(Attr("status").eq(status.value))
-        return self._owner_page(partition, key_condition, limit, cursor, filters, Run.model_validate)
+        return self._owner_page(partition, key_condition, limit, cursor, filters, Run.model_validate, within)
 
     def transition_run(
         self,
@@ -813,6 +826,7 @@ class Store:
         cursor: str | None,
         filters: list[ConditionBase],
         parse: Callable[[dict[str, Any]], T],
+        within: Callable[[Mapping[str, str]], bool] | None = None,
     ) -> Page[T]:
         """A page of one owner's partition of the ByOwner index."""
         return self._query_page(
@@ -820,6 +834,7 @@ class Store:
             key_condition=key_condition,
             key_names=("PK", "SK", "GSI1PK", "GSI1SK"),
             expected={"GSI1PK": partition},
+            within=within,
             limit=limit,
             cursor=cursor,
             filters=filters,
@@ -837,6 +852,7 @@ class Store:
         cursor: str | None,
         filters: list[ConditionBase],
         parse: Callable[[dict[str, Any]], T],
+        within: Callable[[Mapping[str, str]], bool] | None = None,
     ) -> Page[T]:
         """Newest-first page of at most `limit` items. With filters, DynamoDB
         may return short pages, so keep querying (bounded) until the page is
@@ -855,7 +871,7 @@ class Store:
                 combined = combined & extra
             kwargs["FilterExpression"] = combined
         if cursor is not None:
-            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, expected, key_names)
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, expected, key_names, within)
         items: list[dict[str, Any]] = []
         last_key: dict[str, Any] | None = None
         for _ in range(_MAX_QUERY_ROUNDS):
