@@ -119,14 +119,10 @@ def test_the_emulated_check_accepts_the_apis_own_cursors(api: ApiClient, strict_
     assert strict_dynamodb == []
 
 
-CURSOR_BUG = (
-    "BUG: the store checks a cursor's partition but not that its sort key lies inside the query's key "
-    "condition (begins_with(SK, 'RUN#') for a task's runs; GSI1SK >= since for /v1/runs?since=). DynamoDB "
-    "answers ValidationException 'starting key is outside query boundaries', which the API maps to 500"
-)
+# Regression: the store once checked a cursor's partition but not that its sort key lay inside the
+# query's key condition, and DynamoDB's ValidationException became a 500.
 
 
-@pytest.mark.xfail(strict=True, reason=CURSOR_BUG)
 @pytest.mark.parametrize("sort_key", ["TASK", "MEM#k", "ZZZ"])
 def test_an_edited_task_runs_cursor_is_a_400_not_a_500(
     api: ApiClient, strict_dynamodb: list[str], sort_key: str
@@ -138,7 +134,6 @@ def test_an_edited_task_runs_cursor_is_a_400_not_a_500(
     assert response.status == 400, response.text
 
 
-@pytest.mark.xfail(strict=True, reason=CURSOR_BUG)
 def test_keeping_a_cursor_while_moving_since_forward_is_not_a_500(api: ApiClient, strict_dynamodb: list[str]) -> None:
     task = api.post("/v1/tasks", cron_task()).json
     for _ in range(2):

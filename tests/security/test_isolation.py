@@ -268,15 +268,6 @@ def test_idempotency_keys_are_per_owner(api: ApiClient, victim: Victim) -> None:
     assert a_run["id"] != b_run["id"] and b_run["task_id"] == bob_task
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: idempotency records are keyed IDEM#<owner>#<key> with '#' allowed in both the owner (JWT sub) "
-        "and the key, so owner 'a#b' + key 'c' and owner 'a' + key 'b#c' share one record: the second "
-        "create replays the first owner's task id, and the owner check turns it into a 404 (or a 422 "
-        "'already used' when the bodies differ, an existence oracle for another owner's keys)"
-    ),
-)
 def test_idempotency_records_of_owners_whose_names_share_a_prefix_do_not_collide(api: ApiClient) -> None:
     body = cron_task(name="collide")
     ok(api.post("/v1/tasks", body, user="eve#x", headers={"idempotency-key": "k"}), 201)
