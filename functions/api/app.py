@@ -4,6 +4,9 @@ problem+json by the handlers at the bottom, nowhere else."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -95,6 +98,22 @@ def parse_if_match(value: str | None) -> int | None:
             [errors.FieldError("header.if-match", 'expected a version number such as "3"')],
         )
     return int(match[1])
+
+
+def parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise errors.InvalidRequest(
+            "since is not an ISO 8601 instant", [errors.FieldError("query.since", "expected e.g. 2026-12-01T09:00:00Z")]
+        ) from None
+    if instant.tzinfo is None:
+        raise errors.InvalidRequest(
+            "since needs an offset", [errors.FieldError("query.since", "must carry a UTC offset")]
+        )
+    return instant
 
 
 def etag(version: int) -> dict[str, str]:
@@ -208,13 +227,19 @@ def list_runs(
     limit: Limit = 20,
     cursor: Cursor = None,
     status: Annotated[RunStatus | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601 instant with offset")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            # A date and time, not a number: pydantic's datetime would also take Unix seconds.
+            pattern=r"^\d{4}-\d{2}-\d{2}T",
+            json_schema_extra={"format": "date-time"},
+            description="ISO 8601 instant with offset",
+        ),
+    ] = None,
 ) -> RunPage:
-    if since is not None and since.tzinfo is None:
-        raise errors.InvalidRequest(
-            "since needs an offset", [errors.FieldError("query.since", "must carry a UTC offset")]
-        )
-    page = service().list_runs(owner(), limit=limit, cursor=cursor, status=status, since=since)
+    since_at = parse_since(since)
+    page = service().list_runs(owner(), limit=limit, cursor=cursor, status=status, since=since_at)
     return RunPage(items=[run_view(r) for r in page.items], next_cursor=page.next_cursor)
 
 
@@ -258,9 +283,57 @@ def health() -> Health:
     return Health(status="ok", time=utcnow())
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `errors` lists each invalid field on 422",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def openapi_json() -> str:
+    """Powertools' document, corrected where it describes its defaults rather than this API:
+    422 is problem+json, a 204 has no body, /v1/health needs no token."""
+    document: dict[str, Any] = json.loads(app.get_openapi_json_schema(**OPENAPI_INFO))
+    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "The request is not valid; `errors` names each field",
+                    "content": problem,
+                }
+            if "204" in responses:
+                responses["204"].pop("content", None)
+    document["paths"]["/v1/health"]["get"]["security"] = []
+    # TaskPatch: null means "absent" only for the fields that refuse it (its validator says why).
+    patch = document["components"]["schemas"]["TaskPatch"]["properties"]
+    for name in TaskPatch.NOT_NULL:
+        options = patch[name].pop("anyOf", None)
+        if options is not None:
+            patch[name].update(next(option for option in options if option.get("type") != "null"))
+    return json.dumps(document)
+
+
 @app.get("/v1/openapi.json", tags=["meta"], include_in_schema=False)
 def openapi_document() -> Response[str]:
-    return Response(200, content_type="application/json", body=app.get_openapi_json_schema(**OPENAPI_INFO))
+    return Response(200, content_type="application/json", body=openapi_json())
 
 
 # ---- errors: the one mapping to HTTP ---------------------------------------
@@ -305,9 +378,34 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     body = event.get("body")
     if body is not None and len(body) > MAX_BODY_BYTES:
         # Checked before routing: validating a huge body would be the expensive part.
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
-            "body": problem_body(413, f"request body is larger than {MAX_BODY_BYTES // 1024} KiB"),
-        }
+        return early_problem(413, f"request body is larger than {MAX_BODY_BYTES // 1024} KiB")
+    if body:
+        if event.get("isBase64Encoded"):
+            # API Gateway base64-encodes a body it cannot pass as text; Powertools would
+            # decode it with .decode() and raise UnicodeDecodeError (a 500) on anything not UTF-8.
+            try:
+                body = base64.b64decode(body, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return early_problem(422, "request body is not UTF-8 JSON", "body", "not UTF-8 JSON")
+            event = {**event, "body": body, "isBase64Encoded": False}
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None  # not JSON at all: the resolver's validation answers that (422)
+        if parsed is not None and not isinstance(parsed, dict):
+            # Powertools unwraps a list to its first element for a model parameter:
+            # [{...}, anything] would be taken as {...}.
+            return early_problem(422, "request body must be a JSON object", "body", "must be a JSON object")
     return app.resolve(event, context)
+
+
+def early_problem(status: int, detail: str, field: str | None = None, message: str = "") -> dict[str, Any]:
+    """A problem answered before routing, in the shape API Gateway expects back."""
+    field_errors = [errors.FieldError(field, message)] if field else []
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
+        "body": problem_body(
+            status, detail if not field_errors else f"the request is not valid: {field}: {message}", field_errors
+        ),
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -166,7 +166,9 @@ class TaskPatch(StrictInput):
     notify: Notify | None = None
     tags: Tags | None = None
 
-    @field_validator("name", "prompt", "schedule", "policies", "agent", "variables", "tags", mode="before")
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "prompt", "schedule", "policies", "agent", "variables", "tags")
+
+    @field_validator(*NOT_NULL, mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
