@@ -386,20 +386,31 @@ class RunExecutor:
         updated = self.store.record_outcome(settled, failed=failed)
         if updated is not None and from_status == RunStatus.RUNNING:
             self._wake_buffered(updated, settled)
+        paused_reason = None
         if failed is True and updated is not None and task is not None:
-            limit = task.policies.auto_pause_after_failures
-            if updated.consecutive_failures >= limit:
-                reason_text = (
-                    f"auto-paused after {updated.consecutive_failures} consecutive failed runs (last: {settled.id})"
-                )
-                if self.store.auto_pause(task.id, reason_text, self.now()):
-                    logger.warning("task auto-paused", extra={"consecutive_failures": updated.consecutive_failures})
+            paused_reason = self._auto_pause(task, updated.consecutive_failures, settled)
         metrics.add_metric(name=f"Runs{status.value.title().replace('_', '')}", unit="Count", value=1)
         if settled.usage:
             metrics.add_metric(name="InputTokens", unit="Count", value=settled.usage.input_tokens)
             metrics.add_metric(name="OutputTokens", unit="Count", value=settled.usage.output_tokens)
         self.events.publish(settled, task)
+        if paused_reason is not None and task is not None and updated is not None:
+            self.events.publish_auto_pause(
+                task, reason=paused_reason, consecutive_failures=updated.consecutive_failures, last_run=settled
+            )
         return settled
+
+    def _auto_pause(self, task: Task, consecutive_failures: int, last_run: Run) -> str | None:
+        """Pause the task once its failure streak reaches the policy's limit; the reason
+        when this call paused it (a concurrent failure may have paused it first)."""
+        if consecutive_failures < task.policies.auto_pause_after_failures:
+            return None
+        reason = f"auto-paused after {consecutive_failures} consecutive failed runs (last: {last_run.id})"
+        if not self.store.auto_pause(task.id, reason, self.now()):
+            return None
+        logger.warning("task auto-paused", extra={"consecutive_failures": consecutive_failures})
+        metrics.add_metric(name="TasksAutoPaused", unit="Count", value=1)
+        return reason
 
     def _wake_buffered(self, task: Task, ended: Run) -> None:
         """The run holding the task ended: the buffered run may start now, not

@@ -1,6 +1,7 @@
 """Run events: on the application's EventBridge bus, so users route them with
 their own rules (detail-type `Run Succeeded` / `Run Failed` / `Run Waiting For
-Input`), and to a task's own webhook when it names one.
+Input`, and `Task Auto-Paused` when failures pause a task), and to a task's own
+webhook when it names one.
 
 The webhook gets the event as an EventBridge rule target would (the envelope
 with `detail-type`, `source`, `time`, `detail`), signed with the task's secret:
@@ -54,6 +55,7 @@ DETAIL_TYPES = {
     RunStatus.TIMED_OUT: "Run Failed",
     RunStatus.WAITING_INPUT: "Run Waiting For Input",
 }
+TASK_AUTO_PAUSED = "Task Auto-Paused"
 OUTPUT_CHARS_IN_EVENT = 2000
 SIGNATURE_HEADER = "X-Agentcron-Signature"
 EVENT_ID_HEADER = "X-Agentcron-Event-Id"
@@ -232,9 +234,25 @@ class RunEvents:
         detail_type = DETAIL_TYPES.get(run.status)
         if detail_type is None:
             return
-        detail = event_detail(run)
+        self._emit(detail_type, event_detail(run), task)
+
+    def publish_auto_pause(self, task: Task, *, reason: str, consecutive_failures: int, last_run: Run) -> None:
+        """The task stopped itself: its owner has to act (fix and resume), so say so where
+        they listen, not only in the task's paused_reason."""
+        detail = {
+            "task_id": task.id,
+            "owner": task.owner,
+            "name": task.name,
+            "reason": reason,
+            "consecutive_failures": consecutive_failures,
+            "last_run_id": last_run.id,
+            "last_error": last_run.error.model_dump() if last_run.error else None,
+        }
+        self._emit(TASK_AUTO_PAUSED, detail, task)
+
+    def _emit(self, detail_type: str, detail: dict[str, Any], task: Task | None) -> None:
         if self.bus_name:
-            self._put(run, detail_type, detail)
+            self._put(detail_type, detail)
         if task is not None and task.notify.webhook_url is not None:
             self.webhooks.deliver(task, self.envelope(detail_type, detail))
 
@@ -251,7 +269,8 @@ class RunEvents:
             "detail": detail,
         }
 
-    def _put(self, run: Run, detail_type: str, detail: dict[str, Any]) -> None:
+    def _put(self, detail_type: str, detail: dict[str, Any]) -> None:
+        about = {"run_id": detail.get("run_id") or detail.get("last_run_id"), "detail_type": detail_type}
         try:
             response = self.client.put_events(
                 Entries=[
@@ -266,7 +285,7 @@ class RunEvents:
             )
         except (BotoCoreError, ClientError) as error:
             # The run's state is stored; a lost notification must not fail or repeat the run.
-            logger.warning("run event not published", extra={"run_id": run.id, "error": str(error)})
+            logger.warning("event not published", extra={**about, "error": str(error)})
             return
         if response.get("FailedEntryCount"):
-            logger.warning("run event rejected", extra={"run_id": run.id, "entries": response.get("Entries")})
+            logger.warning("event rejected", extra={**about, "entries": response.get("Entries")})

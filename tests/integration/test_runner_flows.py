@@ -301,7 +301,7 @@ def test_an_unexpected_error_mid_run_fails_it_instead_of_leaving_it_running(
     assert runner.queue_depth() == 0
 
 
-def test_consecutive_failures_auto_pause_the_task(runner: Runner) -> None:
+def test_consecutive_failures_auto_pause_the_task(runner: Runner, event_tap: EventTap) -> None:
     task = runner.create_task("{{step}}", policies={"auto_pause_after_failures": 2})
     runs = []
     for step in ("fail: 401 x1", "works", "fail: 401 x1", "fail: 401 x1"):
@@ -315,6 +315,30 @@ def test_consecutive_failures_auto_pause_the_task(runner: Runner) -> None:
     assert paused["paused_reason"] == f"auto-paused after 2 consecutive failed runs (last: {runs[-1]['id']})"
     assert paused["next_run_at"] is None
     assert runner.api.post(f"/v1/tasks/{task['id']}/runs", {}).status == 409
+    # Its owner hears of it where they listen for runs, once, after the failure that caused it.
+    events = [(e["detail-type"], e["detail"]) for e in event_tap.events()]
+    assert [t for t, _ in events].count("Task Auto-Paused") == 1
+    assert events[-1] == (
+        "Task Auto-Paused",
+        {
+            "task_id": task["id"],
+            "owner": "alice",
+            "name": task["name"],
+            "reason": paused["paused_reason"],
+            "consecutive_failures": 2,
+            "last_run_id": runs[-1]["id"],
+            "last_error": runs[-1]["error"],
+        },
+    )
+    assert events[-2][0] == "Run Failed" and events[-2][1]["run_id"] == runs[-1]["id"]
+
+    # Resuming clears the streak: one more failure does not pause it again.
+    resumed = runner.api.post(f"/v1/tasks/{task['id']}/enable", {})
+    assert resumed.status == 200 and resumed.json["enabled"] and resumed.json["paused_reason"] is None
+    again = runner.pump(runner.run_now(task["id"], {"step": "fail: 401 x1"})["id"])
+    assert again["status"] == "FAILED"
+    assert runner.get_task(task["id"])["enabled"] is True
+    assert "Task Auto-Paused" not in [e["detail-type"] for e in event_tap.events()]
 
 
 # ---- duplicates and overlap ----------------------------------------------------------------
