@@ -80,67 +80,6 @@ OPERATIONS: list[tuple[str, str]] = [
 ]
 
 
-@dataclass(frozen=True)
-class KnownBug:
-    """A bug the fuzzing finds, recognised by its exact trigger so that it does not hide
-    anything else; its own strict-xfail test below turns red once it is fixed."""
-
-    name: str
-    test: str
-
-
-NON_UTF8_BODY_500 = KnownBug("a request body that is not UTF-8 is a 500", "test_a_body_that_is_not_utf8_is_a_4xx")
-ARRAY_BODY_ACCEPTED = KnownBug(
-    "a JSON array body is accepted, its first element taken as the object", "test_a_json_array_body_is_a_422"
-)
-NUMERIC_SINCE_ACCEPTED = KnownBug(
-    "GET /v1/runs?since= takes a number (a Unix time) though documented as date-time",
-    "test_since_is_only_an_iso_8601_instant",
-)
-HEALTH_DOC_SECURITY = KnownBug("GET /v1/health is documented as needing a token", "test_health_is_documented_as_public")
-
-
-def _request_bytes(response: Response) -> bytes | None:
-    body = response.request.body
-    if body is None:
-        return None
-    return body.encode() if isinstance(body, str) else bytes(body)
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(str(value))
-    except ValueError:
-        return False
-    return not isinstance(value, bool)
-
-
-def known_bug(case: Case, response: Response) -> KnownBug | None:
-    body = _request_bytes(response)
-    if response.status_code == 500 and body is not None:
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return NON_UTF8_BODY_500
-    if 200 <= response.status_code < 300 and body is not None:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, list):
-            return ARRAY_BODY_ACCEPTED
-    since = (case.query or {}).get("since")
-    if case.operation.path == "/v1/runs" and response.status_code == 200 and _is_number(since):
-        return NUMERIC_SINCE_ACCEPTED
-    if (
-        case.operation.path == "/v1/health"
-        and response.status_code == 200
-        and "authorization" not in {k.lower() for k in response.request.headers}
-    ):
-        return HEALTH_DOC_SECURITY
-    return None
-
-
 @dataclass
 class FuzzTarget:
     stack: LocalStack
@@ -233,25 +172,9 @@ def problem_json(ctx: CheckContext, response: Response, case: Case) -> bool | No
     return None
 
 
-# Statuses whose documentation is wrong for every operation: each has a strict-xfail test of
-# its own below, and is left out of the fuzzing's conformance check so that the fuzzing still
-# finds everything else.
-DOC_BUG_STATUSES = {
-    422: "test_validation_errors_match_the_documented_422",
-    204: "test_204_is_documented_without_a_body",
-}
-
-
-def documented_response_conformance(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """schemathesis' schema conformance for every documented status but DOC_BUG_STATUSES."""
-    if response.status_code in DOC_BUG_STATUSES:
-        return None
-    return response_schema_conformance(ctx, response, case)
-
-
 CHECKS: list[Callable[..., bool | None]] = [
     not_a_server_error,
-    documented_response_conformance,
+    response_schema_conformance,
     negative_data_rejection,
     problem_json,
 ]
@@ -305,17 +228,12 @@ FUZZ_CASES = [
 def test_fuzz_operation(fuzzer: FuzzTarget, method: str, path: str, mode: GenerationMode) -> None:
     strategies = _strategies(fuzzer, method, path, mode)
     statuses: dict[int, int] = {}
-    known: dict[str, int] = {}
 
     @_fuzz_settings()
     @given(case=st.one_of(strategies))
     def fuzz(case: Case) -> None:
         response = case.call(base_url=fuzzer.stack.api_url, headers=fuzzer.headers, timeout=30)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-        bug = known_bug(case, response)
-        if bug is not None:
-            known[bug.name] = known.get(bug.name, 0) + 1
-            return
         case.validate_response(response, checks=CHECKS, headers=fuzzer.headers)
 
     if "FUZZ_SEED" in os.environ:
@@ -325,7 +243,7 @@ def test_fuzz_operation(fuzzer: FuzzTarget, method: str, path: str, mode: Genera
     elapsed = time.monotonic() - started
     print(
         f"\n{mode.value} {method} {path}: {sum(statuses.values())} requests in {elapsed:.1f} s, "
-        f"statuses {dict(sorted(statuses.items()))}" + (f", known bugs hit {known}" if known else "")
+        f"statuses {dict(sorted(statuses.items()))}"
     )
 
 
@@ -340,15 +258,6 @@ def _problem_schema_of_422(document: dict[str, Any], method: str, path: str) -> 
     return media_type, content["schema"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (doc): every operation documents its 422 as application/json HTTPValidationError "
-        "({detail: [ValidationError]}, Powertools' default), but the API answers application/problem+json "
-        "{type, title, status, detail: str, errors: [{field, message}]}; clients generated from the document "
-        "cannot parse the API's validation errors"
-    ),
-)
 def test_validation_errors_match_the_documented_422(fuzzer: FuzzTarget) -> None:
     import jsonschema_rs
 
@@ -360,26 +269,11 @@ def test_validation_errors_match_the_documented_422(fuzzer: FuzzTarget) -> None:
     jsonschema_rs.validate(resolved, response.json())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (doc): GET /v1/health is served without auth (security=[] on the route, no authorizer in the "
-        "template) but the document gives it no operation-level security, so the global bearer requirement applies"
-    ),
-)
 def test_health_is_documented_as_public(fuzzer: FuzzTarget) -> None:
     assert requests.get(f"{fuzzer.stack.api_url}/v1/health", timeout=10).status_code == 200
     assert fuzzer.document["paths"]["/v1/health"]["get"].get("security") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (doc): DELETE /v1/tasks/{task_id} documents its 204 with content application/json (an empty "
-        "schema), but a 204 has no body and no Content-Type; schemathesis reports 'Missing Content-Type' "
-        "and 'JSON deserialization error' for every successful delete"
-    ),
-)
 def test_204_is_documented_without_a_body(fuzzer: FuzzTarget) -> None:
     ids = real_ids(fuzzer)
     response = fuzzer.call("DELETE", f"/v1/tasks/{ids.task_ids[0]}")
@@ -402,15 +296,6 @@ def _concrete(path: str, ids: RealIds) -> str:
     return path.replace("{task_id}", ids.task_ids[0]).replace("{run_id}", ids.run_ids[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a body that is not UTF-8 (e.g. b'\\xff\\x6d\\xfe\\x1a' with Content-Type: application/json) "
-        "reaches the handler base64-encoded (isBase64Encoded, as API Gateway sends binary); Powertools' "
-        "BaseProxyEvent.decoded_body does base64decode(...).decode() and raises UnicodeDecodeError inside "
-        "the validation middleware, which handle_unexpected turns into a 500 (and an ERROR log line per request)"
-    ),
-)
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES, ids=[f"{m}-{p}" for m, p in BODY_ROUTES])
 def test_a_body_that_is_not_utf8_is_a_4xx(fuzzer: FuzzTarget, method: str, path: str) -> None:
     ids = real_ids(fuzzer)
@@ -425,15 +310,6 @@ def test_a_body_that_is_not_utf8_is_a_4xx(fuzzer: FuzzTarget, method: str, path:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a JSON array body is accepted and its first element used as the object: Powertools' "
-        "_normalize_field_value unwraps a list for any non-sequence field (meant for repeated query/form "
-        "values), so POST /v1/tasks with [{...task...}, 'anything'] creates the task (201); a validator or "
-        "WAF in front that inspects the array sees a different request than the one executed"
-    ),
-)
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES, ids=[f"{m}-{p}" for m, p in BODY_ROUTES])
 def test_a_json_array_body_is_a_422(fuzzer: FuzzTarget, method: str, path: str) -> None:
     ids = real_ids(fuzzer)
@@ -449,14 +325,6 @@ def test_a_json_array_body_is_a_422(fuzzer: FuzzTarget, method: str, path: str) 
     assert response.status_code == 422, (response.status_code, response.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (doc): TaskPatch documents name, prompt, schedule, policies, agent, variables and tags as "
-        "anyOf [X, null], but the API refuses null for each ('may not be null; omit the field'); generated "
-        "clients that send null to mean 'unchanged' get 422"
-    ),
-)
 def test_patch_fields_documented_as_nullable_accept_null(fuzzer: FuzzTarget) -> None:
     properties = fuzzer.document["components"]["schemas"]["TaskPatch"]["properties"]
     ids = real_ids(fuzzer)
@@ -469,15 +337,6 @@ def test_patch_fields_documented_as_nullable_accept_null(fuzzer: FuzzTarget) -> 
     assert refused == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: `since` is documented as an ISO 8601 date-time, but pydantic's lax datetime parsing also takes "
-        "a number as Unix seconds or milliseconds (since=1795309860, since=7.15e16), which carry no offset "
-        "and skip the handler's 'needs an offset' check; a 14-digit epoch then makes the GSI1SK bound "
-        "meaningless. Found by FUZZ_EXAMPLES=150 (negative mode)"
-    ),
-)
 @pytest.mark.parametrize("since", ["1795309860", "7.151082605634369e%2B16", "0"])
 def test_since_is_only_an_iso_8601_instant(fuzzer: FuzzTarget, since: str) -> None:
     response = fuzzer.call("GET", f"/v1/runs?since={since}")

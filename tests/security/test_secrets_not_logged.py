@@ -299,15 +299,6 @@ def test_no_secret_or_token_is_logged_or_stored_at_info(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: at DEBUG (an operator setting the functions' application log level to chase a problem), "
-        "botocore.parsers logs every response body, so the runner's GetSecretValue logs the Anthropic key "
-        "(SecretString) in clear; DynamoDB items (prompts, outputs) likewise. The key from ANTHROPIC_API_KEY "
-        "and the bearer tokens are not logged even at DEBUG"
-    ),
-)
 def test_no_secret_or_token_is_logged_or_stored_at_debug(
     secrets_stack: SecretsStack, capfd: pytest.CaptureFixture[str]
 ) -> None:
