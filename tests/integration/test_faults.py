@@ -1,4 +1,5 @@
-"""DynamoDB throttling, injected, during claims and run updates.
+"""Faults: DynamoDB throttling, injected, during claims and run updates; SQS
+deliveries out of order and repeated.
 
 The fault is injected below our code, where boto3 turns an API call into a
 request (``BaseClient._make_api_call``): the store, the dispatcher and the
@@ -310,4 +311,32 @@ def test_a_throttled_outcome_write_is_recovered_after_the_lease_and_the_history_
     assert len(runner.model_requests(queued["id"])) == 2
     task = runner.store.get_task_by_id(queued["task_id"])
     assert task is not None and task.running_run_id is None, "the task's running marker is released"
+    assert runner.queue_depth() == 0
+
+
+# ---- deliveries out of order -------------------------------------------------------------------
+
+
+def test_messages_delivered_out_of_order_and_again_later_run_each_run_once(runner: Runner) -> None:
+    """SQS standard queues reorder and repeat: the later run's message first, then the
+    earlier one's, then both again after the runs finished."""
+    task = runner.create_task("in any order")
+    first = runner.run_now(task["id"])
+    second = runner.run_now(task["id"])
+    received = runner.sqs.receive_message(
+        QueueUrl=runner.env["RUN_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+    )["Messages"]
+    by_run = {json.loads(m["Body"])["run_id"]: m for m in received}
+    assert set(by_run) == {first["id"], second["id"]}
+
+    for run_id in (second["id"], first["id"], second["id"], first["id"]):
+        result = runner.invoke({"Records": [runner.poller._record(by_run[run_id])]})
+        assert result == {"batchItemFailures": []}
+    for message in received:  # as the event source mapping deletes what succeeded
+        runner.sqs.delete_message(QueueUrl=runner.env["RUN_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"])
+
+    for run in (first, second):
+        done = runner.get_run(run["id"])
+        assert done["status"] == "SUCCEEDED" and done["attempt"] == 1
+        assert len(runner.model_requests(run["id"])) == 1
     assert runner.queue_depth() == 0
