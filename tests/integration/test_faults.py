@@ -1,5 +1,5 @@
 """Faults: DynamoDB throttling, injected, during claims and run updates; SQS
-deliveries out of order and repeated.
+deliveries out of order and repeated; a model endpoint out of reach.
 
 The fault is injected below our code, where boto3 turns an API call into a
 request (``BaseClient._make_api_call``): the store, the dispatcher and the
@@ -13,6 +13,7 @@ history explains what happened.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from agentcron import wiring
 from agentcron.dispatch import Dispatcher, TickReport
 from agentcron.ids import scheduled_run_id
 from agentcron.models import RunStatus
@@ -339,4 +341,28 @@ def test_messages_delivered_out_of_order_and_again_later_run_each_run_once(runne
         done = runner.get_run(run["id"])
         assert done["status"] == "SUCCEEDED" and done["attempt"] == 1
         assert len(runner.model_requests(run["id"])) == 1
+    assert runner.queue_depth() == 0
+
+
+# ---- the model out of reach ------------------------------------------------------------------
+
+
+def test_a_model_endpoint_that_refuses_connections_is_retried_then_fails_with_the_reason(
+    runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{closed_port}")
+    wiring.reset()
+    queued = runner.start("nobody answers", policies={"max_attempts": 2})
+
+    with moto_sqs_clock_ahead(120):  # the backoff between the attempts, not waited out
+        run = runner.pump(queued["id"], until=frozenset({"SUCCEEDED", "FAILED"}), timeout=60)
+
+    assert run["status"] == "FAILED" and run["attempt"] == 2
+    assert run["error"] == {
+        "type": "connection_error",
+        "message": "could not reach the model: Connection error. (gave up after 2 attempts)",
+    }
     assert runner.queue_depth() == 0
