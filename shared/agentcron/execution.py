@@ -180,7 +180,10 @@ class RunExecutor:
         task = self.store.get_task_by_id(run.task_id)
         if task is None or task.deleted_at is not None or not task.enabled:
             why = "the task was deleted" if task is None or task.deleted_at else "the task is paused"
-            return self._settle(run, RunStatus.CANCELLED, reason=f"not run: {why}", from_status=RunStatus.QUEUED)
+            cancelled = self._settle(run, RunStatus.CANCELLED, reason=f"not run: {why}", from_status=RunStatus.QUEUED)
+            if task is not None and task.buffered_run_id == run.id:
+                self.store.release_buffered(task.id, run.id)
+            return cancelled
         now = self.now()
         exclusive = task.policies.overlap != "allow"
         holder = task.running_run_id

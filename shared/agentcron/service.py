@@ -251,7 +251,7 @@ class Service:
         return self.transcripts.load(run.transcript_key)
 
     def cancel_run(self, owner: str, run_id: str) -> Run:
-        return self.store.transition_run(
+        cancelled = self.store.transition_run(
             owner,
             run_id,
             from_statuses=CANCELLABLE_STATUSES,
@@ -259,6 +259,8 @@ class Service:
             fields={"finished_at": self.clock().isoformat(), "reason": "cancelled by the owner"},
             remove=("question",),
         )
+        self.store.release_buffered(cancelled.task_id, cancelled.id)
+        return cancelled
 
     def reply_to_run(self, owner: str, run_id: str, reply: str) -> Run:
         now = self.clock()

@@ -640,6 +640,22 @@ class Store:
             raise
         return True
 
+    def release_buffered(self, task_id: str, run_id: str) -> bool:
+        """A buffered run that will never start (cancelled) gives up its place: held
+        on, it would make every later overlapping run SKIPPED instead of buffered."""
+        try:
+            self.table.update_item(
+                Key=task_key(task_id),
+                UpdateExpression="REMOVE buffered_run_id",
+                ConditionExpression="buffered_run_id = :run",
+                ExpressionAttributeValues={":run": run_id},
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
     def record_outcome(self, run: Run, *, failed: bool | None) -> Task | None:
         """After a run leaves RUNNING: release the task's running marker (if
         this run holds it), store the last-run summary and the failure streak

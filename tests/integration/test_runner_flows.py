@@ -21,6 +21,7 @@ from agentcron.store import run_key, task_key
 from agentcron_local.gateway import LambdaContext
 
 from tests.integration.test_runner_harness import EventTap, Runner
+from tests.support_dispatch import moto_sqs_clock_ahead
 
 # The harness's fixtures (runner, fake_model, event_tap).
 pytest_plugins = ["tests.integration.test_runner_harness"]
@@ -420,6 +421,31 @@ def test_overlap_buffer_one_holds_one_run_and_starts_it_when_the_holder_ends(run
     # Woken by the holder's end, not by its message reappearing at the holder's lease (~6 minutes).
     assert second_start - first_end <= timedelta(seconds=3)
     assert runner.store.get_task_by_id(task["id"]).buffered_run_id is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("how", ["cancelled by the owner", "task paused"])
+def test_a_buffered_run_that_never_starts_gives_up_its_place(runner: Runner, how: str) -> None:
+    task = runner.create_task("{{step}}", policies={"overlap": "buffer_one"})
+    # Another run holds the task (as a runner mid-run would) for the next ten minutes.
+    set_task_fields(runner, task["id"], running_run_id="run_holder", running_until=int(time.time()) + 600)
+    buffered = runner.run_now(task["id"], {"step": "buffered"})
+    runner.poll()
+    assert runner.store.get_task_by_id(task["id"]).buffered_run_id == buffered["id"]  # type: ignore[union-attr]
+
+    if how == "cancelled by the owner":
+        assert runner.api.post(f"/v1/runs/{buffered['id']}/cancel", {}).status == 200
+    else:
+        assert runner.api.post(f"/v1/tasks/{task['id']}/disable", {}).status == 200
+        with moto_sqs_clock_ahead(601):  # its message comes back at the holder's lease
+            assert runner.pump(buffered["id"])["status"] == "CANCELLED"
+        assert runner.api.post(f"/v1/tasks/{task['id']}/enable", {}).status == 200
+    assert runner.store.get_task_by_id(task["id"]).buffered_run_id is None  # type: ignore[union-attr]
+
+    # The next overlapping run is buffered, not skipped as if a run were still waiting.
+    later = runner.run_now(task["id"], {"step": "later"})
+    runner.poll()
+    assert runner.get_run(later["id"])["status"] == "QUEUED"
+    assert runner.store.get_task_by_id(task["id"]).buffered_run_id == later["id"]  # type: ignore[union-attr]
 
 
 # ---- tools -----------------------------------------------------------------------------------
