@@ -627,34 +627,22 @@ class Store:
 
     def buffer_run(self, task_id: str, run_id: str) -> bool:
         """Hold `run_id` as the task's one buffered run (overlap buffer_one); False if another holds it."""
-        try:
-            self.table.update_item(
-                Key=task_key(task_id),
-                UpdateExpression="SET buffered_run_id = :run",
-                ConditionExpression="attribute_not_exists(buffered_run_id) OR buffered_run_id = :run",
-                ExpressionAttributeValues={":run": run_id},
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=task_key(task_id),
+            UpdateExpression="SET buffered_run_id = :run",
+            ConditionExpression="attribute_not_exists(buffered_run_id) OR buffered_run_id = :run",
+            ExpressionAttributeValues={":run": run_id},
+        )
 
     def release_buffered(self, task_id: str, run_id: str) -> bool:
         """A buffered run that will never start (cancelled) gives up its place: held
         on, it would make every later overlapping run SKIPPED instead of buffered."""
-        try:
-            self.table.update_item(
-                Key=task_key(task_id),
-                UpdateExpression="REMOVE buffered_run_id",
-                ConditionExpression="buffered_run_id = :run",
-                ExpressionAttributeValues={":run": run_id},
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=task_key(task_id),
+            UpdateExpression="REMOVE buffered_run_id",
+            ConditionExpression="buffered_run_id = :run",
+            ExpressionAttributeValues={":run": run_id},
+        )
 
     def record_outcome(self, run: Run, *, failed: bool | None) -> Task | None:
         """After a run leaves RUNNING: release the task's running marker (if
@@ -700,40 +688,28 @@ class Store:
 
     def auto_pause(self, task_id: str, reason: str, now: datetime) -> bool:
         """Pause a task that keeps failing (once: only if still enabled)."""
-        try:
-            self.table.update_item(
-                Key=task_key(task_id),
-                UpdateExpression="SET enabled = :false, paused_reason = :reason, updated_at = :now,"
-                " version = version + :one REMOVE next_run_at, due_shard",
-                ConditionExpression="enabled = :true AND attribute_not_exists(deleted_at)",
-                ExpressionAttributeValues={
-                    ":false": False,
-                    ":true": True,
-                    ":reason": reason,
-                    ":now": now.isoformat(),
-                    ":one": 1,
-                },
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=task_key(task_id),
+            UpdateExpression="SET enabled = :false, paused_reason = :reason, updated_at = :now,"
+            " version = version + :one REMOVE next_run_at, due_shard",
+            ConditionExpression="enabled = :true AND attribute_not_exists(deleted_at)",
+            ExpressionAttributeValues={
+                ":false": False,
+                ":true": True,
+                ":reason": reason,
+                ":now": now.isoformat(),
+                ":one": 1,
+            },
+        )
 
     def count_followups(self, task_id: str, limit: int) -> bool:
         """Take one of the task's `limit` follow-ups; False when they are used up."""
-        try:
-            self.table.update_item(
-                Key=task_key(task_id),
-                UpdateExpression="SET followups_created = if_not_exists(followups_created, :zero) + :one",
-                ConditionExpression="attribute_not_exists(followups_created) OR followups_created < :limit",
-                ExpressionAttributeValues={":zero": 0, ":one": 1, ":limit": limit},
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=task_key(task_id),
+            UpdateExpression="SET followups_created = if_not_exists(followups_created, :zero) + :one",
+            ConditionExpression="attribute_not_exists(followups_created) OR followups_created < :limit",
+            ExpressionAttributeValues={":zero": 0, ":one": 1, ":limit": limit},
+        )
 
     # ---- memory (per task) ---------------------------------------------
 
@@ -773,14 +749,19 @@ class Store:
     def bump_active_deadline(self, run: Run, *, seen_until: int, new_until: int) -> bool:
         """Push a QUEUED/RUNNING run's recovery deadline forward, once: when
         several dispatchers recover the same run, exactly one wins."""
+        return self._update_if(
+            Key=run_key(run.task_id, run.id),
+            UpdateExpression="SET active_until = :new",
+            ConditionExpression="active_until = :seen AND #status = :status",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":new": new_until, ":seen": seen_until, ":status": run.status.value},
+        )
+
+    def _update_if(self, **update: Any) -> bool:
+        """One conditional UpdateItem: True when it was written, False when its
+        condition did not hold (someone else acted first, or nothing to do)."""
         try:
-            self.table.update_item(
-                Key=run_key(run.task_id, run.id),
-                UpdateExpression="SET active_until = :new",
-                ConditionExpression="active_until = :seen AND #status = :status",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":new": new_until, ":seen": seen_until, ":status": run.status.value},
-            )
+            self.table.update_item(**update)
         except ClientError as error:
             if _is_condition_failure(error):
                 return False
