@@ -228,6 +228,16 @@ def test_transient_model_errors_are_retried_by_the_queue_with_backoff(runner: Ru
     assert run["usage"]["output_tokens"] > 0
 
 
+def test_a_run_waiting_for_its_retry_keeps_the_model_with_its_usage(runner: Runner) -> None:
+    queued = runner.start("flaky model\nfail: 529 x1", agent={"model": "claude-haiku-4-5"})
+    runner.poll()
+
+    run = runner.get_run(queued["id"])
+    assert (run["status"], run["attempt"]) == ("QUEUED", 1)
+    assert run["model"] == "claude-haiku-4-5" and run["usage"] is not None
+    assert run["cost_estimate"] == {"usd": 0.0, "priced_as": "claude-haiku-4-5", "note": None}, "the 529 used no tokens"
+
+
 def test_transient_errors_end_failed_after_max_attempts(runner: Runner, event_tap: EventTap) -> None:
     queued = runner.start("broken model\nfail: 500 x9")
 
