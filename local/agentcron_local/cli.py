@@ -363,6 +363,54 @@ def fmt_duration_ms(value: Any) -> str:
     return f"{minutes}m{rest:02d}s"
 
 
+def fmt_usd(value: Any) -> str:
+    """Dollars to the cent from $1, to a hundredth of a cent below it (a run often costs less than a cent)."""
+    if not isinstance(value, int | float):
+        return "-"
+    if value == 0:
+        return "$0.00"
+    if value < 0.0001:
+        return "<$0.0001"
+    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
+
+
+def fmt_tokens(usage: Mapping[str, Any], suffix: str = "") -> str:
+    """Input and output always; the prompt cache's writes and reads when there were any."""
+    parts = [f"{usage.get('input_tokens' + suffix, 0)} input", f"{usage.get('output_tokens' + suffix, 0)} output"]
+    for key, label in (("cache_creation_input_tokens", "cache write"), ("cache_read_input_tokens", "cache read")):
+        if usage.get(key + suffix):
+            parts.append(f"{usage[key + suffix]} {label}")
+    return ", ".join(parts)
+
+
+def fmt_run_cost(cost: Mapping[str, Any] | None) -> str | None:
+    if not cost:
+        return None
+    if cost.get("usd") is None:
+        return f"- ({cost.get('note') or 'not priced'})"
+    return f"{fmt_usd(cost['usd'])} ({cost.get('priced_as')} list prices, model tokens only)"
+
+
+def fmt_cost_summary(cost: Mapping[str, Any]) -> str:
+    """Total and mean of the priced runs, the prices used, then what could not be priced and why."""
+    lines = []
+    pricing = cost.get("pricing") or {}
+    if priced := cost.get("runs_priced") or 0:
+        total, mean = fmt_usd(cost.get("total_usd")), fmt_usd(cost.get("mean_per_run_usd"))
+        lines.append(f"{total} over {plural(priced, 'run')}, {mean} a run")
+        used = ", ".join(sorted({entry for entry in pricing.values() if entry}))
+        lines.append(f"{used} list prices, model tokens only (no AWS costs)")
+    if unpriced := cost.get("runs_unpriced") or 0:
+        unknown = sorted(model for model, entry in pricing.items() if entry is None)
+        why = f"unknown model {', '.join(unknown)}" if unknown else "no model recorded"
+        lines.append(f"{plural(unpriced, 'run')} not priced: {why}")
+    return "\n".join(lines)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def schedule_summary(schedule: Mapping[str, Any] | None) -> str:
     if not schedule:
         return "-"
@@ -488,7 +536,8 @@ def render_stats(stats: Mapping[str, Any]) -> str:
             ("success rate", "-" if rate is None else f"{rate:.0%}"),
             ("duration p50", fmt_duration_ms(stats.get("duration_ms_p50"))),
             ("duration p95", fmt_duration_ms(stats.get("duration_ms_p95"))),
-            ("tokens", f"{stats.get('input_tokens_total', 0)} in, {stats.get('output_tokens_total', 0)} out"),
+            ("tokens", fmt_tokens(stats, suffix="_total")),
+            ("est. cost", fmt_cost_summary(stats.get("cost_estimate") or {})),
             ("last failures", "\n".join(failures)),
         ]
     )
@@ -509,12 +558,8 @@ def render_run(run: Mapping[str, Any]) -> str:
             ("attempt", run.get("attempt")),
             ("duration", fmt_duration_ms(run["duration_ms"]) if run.get("duration_ms") is not None else None),
             ("model", run.get("model")),
-            (
-                "usage",
-                f"{usage.get('input_tokens', 0)} input / {usage.get('output_tokens', 0)} output tokens"
-                if usage
-                else None,
-            ),
+            ("usage", f"{fmt_tokens(usage)} tokens" if usage else None),
+            ("est. cost", fmt_run_cost(run.get("cost_estimate"))),
             ("variables", " ".join(f"{k}={v}" for k, v in sorted((run.get("variables") or {}).items()))),
             ("question", run.get("question")),
             ("output", run.get("output")),

@@ -64,7 +64,6 @@ import hashlib
 import json
 import math
 import re
-import signal
 import socket
 import sys
 import threading
@@ -72,9 +71,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
+
+from agentcron_local.threads import run_until_signal, serve_in_thread
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -729,10 +730,7 @@ class FakeModel:
         server.state = self._state
         server.log_requests = self._log_requests
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="fake-model", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "fake-model")
         return self
 
     @property
@@ -803,16 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"fake model: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    done = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    print(f"fake Messages API listening on {model.base_url}", flush=True)
-    done.wait()
-    model.stop()
+    run_until_signal(f"fake Messages API listening on {model.base_url}", model.stop)
     return 0
 
 

@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from agentcron_local import tokens
+from agentcron_local import threads, tokens
 from agentcron_local.motoserver import PortInUseError, bind_listening_socket
 from agentcron_local.resources import (
     DEFAULT_TEMPLATE,
@@ -765,12 +765,7 @@ def make_gateway(
 
 
 def serve_in_thread(server: GatewayServer) -> threading.Thread:
-    # A short poll interval: shutdown() waits up to one interval, and Ctrl-C should feel instant.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"gateway:{server.port}", daemon=True
-    )
-    thread.start()
-    return thread
+    return threads.serve_in_thread(server, f"gateway:{server.port}")
 
 
 __all__ = [

@@ -17,14 +17,15 @@ import argparse
 import errno
 import io
 import os
-import signal
 import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+from agentcron_local.threads import run_until_signal, serve_in_thread
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -233,11 +234,7 @@ def start_moto(
     finally:
         sock.close()
 
-    # A short poll interval: stop() waits up to one interval.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"moto:{server.port}", daemon=True
-    )
-    thread.start()
+    thread = serve_in_thread(server, f"moto:{server.port}")
     return MotoHandle(host=host, port=server.port, middleware=middleware, _server=server, _thread=thread)
 
 
@@ -260,18 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     except PortInUseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    print(f"moto listening on {handle.endpoint}", flush=True)
-    while not stop.wait(1.0):
-        pass
-    handle.stop()
+    run_until_signal(f"moto listening on {handle.endpoint}", handle.stop)
     return 0
 
 

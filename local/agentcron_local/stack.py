@@ -15,18 +15,16 @@ Start order matters and is fixed here:
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
-import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import IO, Any, Protocol
 
 from agentcron import wiring
@@ -36,6 +34,7 @@ from agentcron_local.gateway import GatewayServer, load_function_handler, make_g
 from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.persistence import SnapshotService, restore_stack
 from agentcron_local.resources import DEFAULT_REGION, DEFAULT_TEMPLATE, create_resources
+from agentcron_local.threads import run_until_signal
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000  # sam local start-api's port
@@ -303,19 +302,12 @@ class LocalStack:
 
     def serve_until_signal(self, user: str = "demo") -> int:
         """Print the banner and serve until SIGINT/SIGTERM; then stop cleanly. Returns the exit code."""
-        stop = threading.Event()
 
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        with _signal_handlers(on_signal):
-            print(self.banner(user), file=self.out, flush=True)
-            # Polling wait: Event.wait without a timeout would not wake for a
-            # signal handler on every Python version.
-            while not stop.wait(0.5):
-                pass
+        def stop() -> None:
             self._log("stopping")
             self.stop()
+
+        run_until_signal(self.banner(user), stop, out=self.out)
         return 0
 
     def _log(self, message: str) -> None:
@@ -338,16 +330,3 @@ class LocalStack:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-
-
-@contextlib.contextmanager
-def _signal_handlers(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals only reach the main thread; the caller stops the stack itself
-        return
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

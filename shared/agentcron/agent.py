@@ -112,6 +112,30 @@ class AgentOutcome:
     turns: int = 0
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def failed(
+        cls,
+        messages: list[dict[str, Any]],
+        usage: Usage,
+        error_type: str,
+        error_message: str,
+        *,
+        model: str,
+        turns: int,
+        output: str | None = None,
+    ) -> AgentOutcome:
+        """The loop ended without an answer the run can use: FAILED, with the conversation so far."""
+        return cls(
+            RunStatus.FAILED,
+            messages,
+            usage,
+            output=output,
+            error_type=error_type,
+            error_message=error_message,
+            model=model,
+            turns=turns,
+        )
+
 
 class RunDeadlineExceeded(Exception):
     """The run's timeout passed before the agent finished."""
@@ -202,40 +226,32 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
                 notes=[f"the answer was cut at max_tokens ({request.max_tokens})"],
             )
         if stop == "refusal":
-            return AgentOutcome(
-                RunStatus.FAILED,
+            return AgentOutcome.failed(
                 messages,
                 usage,
-                output=_text_of(content) or None,
-                error_type="refusal",
-                error_message="the model declined to answer this prompt",
+                "refusal",
+                "the model declined to answer this prompt",
                 model=model,
                 turns=turn,
+                output=_text_of(content) or None,
             )
         if stop == "pause_turn":
             continue  # a long server-tool turn: send it back as is and the model goes on
         if stop != "tool_use":
-            return AgentOutcome(
-                RunStatus.FAILED,
-                messages,
-                usage,
-                error_type="unexpected_stop_reason",
-                error_message=f"the model stopped with {stop!r}",
-                model=model,
-                turns=turn,
+            return AgentOutcome.failed(
+                messages, usage, "unexpected_stop_reason", f"the model stopped with {stop!r}", model=model, turns=turn
             )
         calls = [ToolCall(b["id"], b["name"], b.get("input") or {}) for b in content if b.get("type") == "tool_use"]
         if not calls:
             # Answering an empty tool_result turn would be a 400 from the API on the next call.
-            return AgentOutcome(
-                RunStatus.FAILED,
+            return AgentOutcome.failed(
                 messages,
                 usage,
-                output=_text_of(content) or None,
-                error_type="unexpected_stop_reason",
-                error_message="the model stopped for tool_use without calling a tool",
+                "unexpected_stop_reason",
+                "the model stopped for tool_use without calling a tool",
                 model=model,
                 turns=turn,
+                output=_text_of(content) or None,
             )
         question = next((c for c in calls if c.name == "ask_user" and "ask_user" in request.tools), None)
         if question is not None:
@@ -258,12 +274,11 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
                 {"type": "tool_result", "tool_use_id": call.id, "content": result.content, "is_error": result.is_error}
             )
         messages.append({"role": "user", "content": results})
-    return AgentOutcome(
-        RunStatus.FAILED,
+    return AgentOutcome.failed(
         messages,
         usage,
-        error_type="max_turns_exceeded",
-        error_message=f"the agent did not finish within max_turns ({request.max_turns})",
+        "max_turns_exceeded",
+        f"the agent did not finish within max_turns ({request.max_turns})",
         model=model,
         turns=request.max_turns,
     )

@@ -318,7 +318,10 @@ class RunExecutor:
                 fields={
                     "reason": f"attempt {run.attempt} failed ({error.type}); retrying in {delay}s",
                     "error": {"type": error.type, "message": error.message},
+                    # The model with the usage, so the tokens so far can be priced
+                    # (GET /v1/runs/{id}) even if the task's model changes before the retry.
                     "usage": attempt.usage.model_dump(),
+                    "model": attempt.task.agent.model,
                     **({"prompt": attempt.prompt} if attempt.prompt is not None else {}),
                 },
                 active_until=to_epoch(self.now()) + delay + QUEUED_GRACE_SECONDS,

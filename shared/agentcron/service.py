@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,10 +31,11 @@ from agentcron.models import (
     Trigger,
 )
 from agentcron.observability import logger
+from agentcron.pricing import estimate_cost, price_entry, round_usd
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import Schedule, describe, next_occurrence, next_occurrences, to_epoch
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store, request_hash
-from agentcron.views import FailureSummary, SchedulePreview, TaskStats
+from agentcron.views import CostSummary, FailureSummary, SchedulePreview, TaskStats
 
 STATS_WINDOW = 100
 NEXT_RUNS_SHOWN = 5
@@ -321,6 +323,9 @@ class Service:
             duration_ms_p95=_percentile(durations, 95),
             input_tokens_total=sum(run.usage.input_tokens for run in runs if run.usage),
             output_tokens_total=sum(run.usage.output_tokens for run in runs if run.usage),
+            cache_creation_input_tokens_total=sum(run.usage.cache_creation_input_tokens for run in runs if run.usage),
+            cache_read_input_tokens_total=sum(run.usage.cache_read_input_tokens for run in runs if run.usage),
+            cost_estimate=_cost_summary(runs),
             last_failures=[
                 FailureSummary(run_id=r.id, scheduled_for=r.scheduled_for, status=r.status, error=r.error)
                 for r in failures
@@ -341,6 +346,20 @@ class Service:
             request_hash=request_hash({"operation": operation, "payload": payload}),
             resource_id=resource_id,
         )
+
+
+def _cost_summary(runs: list[Run]) -> CostSummary:
+    """Summed from the exact per-run estimates, rounded once at the end."""
+    estimates = [estimate for run in runs if (estimate := estimate_cost(run.usage, run.model)) is not None]
+    priced = [estimate.usd for estimate in estimates if estimate.usd is not None]
+    total = sum(priced, Decimal(0))
+    return CostSummary(
+        total_usd=round_usd(total) if priced else None,
+        mean_per_run_usd=round_usd(total / len(priced)) if priced else None,
+        runs_priced=len(priced),
+        runs_unpriced=len(estimates) - len(priced),
+        pricing={run.model: price_entry(run.model) for run in runs if run.usage is not None and run.model},
+    )
 
 
 def _percentile(sorted_values: list[int], percentile: int) -> int | None:

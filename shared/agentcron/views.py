@@ -22,6 +22,7 @@ from agentcron.models import (
     Trigger,
     Usage,
 )
+from agentcron.pricing import PRICES_AS_OF, CostEstimate, estimate_cost, round_usd
 from agentcron.schedules import Schedule
 from agentcron.tools_catalog import ToolSpec
 
@@ -64,6 +65,26 @@ class TaskView(View):
     links: dict[str, Link] = Field(alias="_links")
 
 
+COST_BASIS = (
+    f"Anthropic API list prices as of {PRICES_AS_OF}, model tokens only: excludes AWS costs, web search and "
+    "other tool fees, batch, data-residency and long-context rates, discounts and taxes"
+)
+COST_EXCLUDES = f"An estimate at {COST_BASIS}."
+
+
+class RunCost(View):
+    usd: float | None = Field(
+        description="The run's model tokens in USD, each kind (input, output, 5-minute cache writes, cache "
+        "reads) at its own price, rounded to a millionth; null when the model has no known price. " + COST_EXCLUDES
+    )
+    priced_as: str | None = Field(
+        description="The price-table entry used: the run's model without its snapshot date, e.g. "
+        "claude-sonnet-4-5 for claude-sonnet-4-5-20250929. Models are priced by exact id, never "
+        "by family, so a model agentcron does not know has no estimate rather than a guess."
+    )
+    note: str | None = Field(description="Why there is no estimate, e.g. 'unknown model claude-x: ...'")
+
+
 class RunView(View):
     id: str
     task_id: str
@@ -81,7 +102,8 @@ class RunView(View):
     error: RunError | None
     usage: Usage | None
     duration_ms: int | None
-    model: str | None
+    model: str | None = Field(description="The model that answered (as the API named it); priced in cost_estimate")
+    cost_estimate: RunCost | None = Field(description="Null while the run has not reached the model (no usage)")
     reason: str | None
     links: dict[str, Link] = Field(alias="_links")
 
@@ -112,6 +134,27 @@ class FailureSummary(View):
     error: RunError | None
 
 
+class CostSummary(View):
+    total_usd: float | None = Field(
+        description="The estimated model-token cost of the priced runs in the window, in USD; null when none "
+        "is priced. " + COST_EXCLUDES
+    )
+    mean_per_run_usd: float | None = Field(
+        description="total_usd over runs_priced: the mean cost of a run that reached the model (runs "
+        "with no usage, such as skipped or missed ones, cost nothing and are not counted)"
+    )
+    runs_priced: int = Field(description="Runs in the window with usage and a model with a known price")
+    runs_unpriced: int = Field(
+        description="Runs in the window with usage but no estimate (unknown model, or none recorded): "
+        "their tokens are in the token totals, not in total_usd"
+    )
+    pricing: dict[str, str | None] = Field(
+        description="Each model the window's runs used, with the price-table entry that priced it "
+        "(null: no known price, so those runs are unpriced)"
+    )
+    basis: str = Field(default=COST_BASIS, description="What the estimate counts and what it leaves out")
+
+
 class TaskStats(View):
     task_id: str
     window: int = Field(description="How many of the most recent runs these figures cover")
@@ -119,8 +162,11 @@ class TaskStats(View):
     success_rate: float | None
     duration_ms_p50: int | None
     duration_ms_p95: int | None
-    input_tokens_total: int
+    input_tokens_total: int = Field(description="Uncached input tokens")
     output_tokens_total: int
+    cache_creation_input_tokens_total: int = Field(description="Input tokens written to the prompt cache")
+    cache_read_input_tokens_total: int = Field(description="Input tokens read from the prompt cache")
+    cost_estimate: CostSummary
     last_failures: list[FailureSummary]
 
 
@@ -192,7 +238,14 @@ def run_links(run: Run) -> dict[str, Link]:
     return links
 
 
+def cost_view(estimate: CostEstimate | None) -> RunCost | None:
+    if estimate is None:
+        return None
+    amount = None if estimate.usd is None else round_usd(estimate.usd)
+    return RunCost(usd=amount, priced_as=estimate.priced_as, note=estimate.note)
+
+
 def run_view(run: Run) -> RunView:
     data: dict[str, Any] = run.model_dump(exclude={"owner", "reply", "transcript_key", "active_until"})
     data["error"], data["usage"] = run.error, run.usage
-    return RunView(**data, links=run_links(run))
+    return RunView(**data, cost_estimate=cost_view(estimate_cost(run.usage, run.model)), links=run_links(run))

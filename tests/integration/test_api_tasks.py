@@ -263,35 +263,50 @@ def test_bad_idempotency_key_is_422(api: ApiClient) -> None:
     assert api.get("/v1/tasks").json["items"] == []
 
 
-def test_stats_of_known_runs(api: ApiClient, store) -> None:
+def store_run(store, task_id: str, index: int, status: str, **fields: object) -> str:
+    """A run of `task_id` as the runner leaves it, scheduled `index` minutes after a fixed time; returns its id."""
     from agentcron.ids import scheduled_run_id
-    from agentcron.models import Run, RunError, RunStatus, Trigger, Usage
+    from agentcron.models import Run, Trigger
 
+    epoch = 1_800_000_000 + index * 60
+    when = datetime.fromtimestamp(epoch, UTC)
+    run_id = scheduled_run_id(task_id, epoch)
+    store.create_run(
+        Run.model_validate(
+            {
+                "id": run_id,
+                "task_id": task_id,
+                "owner": "alice",
+                "status": status,
+                "trigger": Trigger.SCHEDULE,
+                "scheduled_for": when,
+                "created_at": when,
+                **fields,
+            }
+        )
+    )
+    return run_id
+
+
+def test_stats_of_known_runs(api: ApiClient, store) -> None:
     task = create(api)
-    base = 1_800_000_000
     outcomes = [
-        (RunStatus.SUCCEEDED, 1000),
-        (RunStatus.SUCCEEDED, 2000),
-        (RunStatus.SUCCEEDED, 3000),
-        (RunStatus.FAILED, 4000),
-        (RunStatus.TIMED_OUT, 300000),
-        (RunStatus.SKIPPED, None),
+        ("SUCCEEDED", 1000),
+        ("SUCCEEDED", 2000),
+        ("SUCCEEDED", 3000),
+        ("FAILED", 4000),
+        ("TIMED_OUT", 300000),
+        ("SKIPPED", None),
     ]
     for index, (status, duration) in enumerate(outcomes):
-        when = datetime.fromtimestamp(base + index * 60, UTC)
-        store.create_run(
-            Run(
-                id=scheduled_run_id(task["id"], base + index * 60),
-                task_id=task["id"],
-                owner="alice",
-                status=status,
-                trigger=Trigger.SCHEDULE,
-                scheduled_for=when,
-                created_at=when,
-                duration_ms=duration,
-                usage=Usage(input_tokens=100, output_tokens=10) if duration else None,
-                error=RunError(type="overloaded", message="529") if status == RunStatus.FAILED else None,
-            )
+        store_run(
+            store,
+            task["id"],
+            index,
+            status,
+            duration_ms=duration,
+            usage={"input_tokens": 100, "output_tokens": 10} if duration else None,
+            error={"type": "overloaded", "message": "529"} if status == "FAILED" else None,
         )
     stats = api.get(f"/v1/tasks/{task['id']}/stats").json
     assert stats["window"] == 6
@@ -302,6 +317,68 @@ def test_stats_of_known_runs(api: ApiClient, store) -> None:
     assert stats["input_tokens_total"] == 500 and stats["output_tokens_total"] == 50
     assert [f["status"] for f in stats["last_failures"]] == ["TIMED_OUT", "FAILED"]
     assert stats["last_failures"][1]["error"] == {"type": "overloaded", "message": "529"}
+
+
+def test_stats_and_runs_estimate_the_cost_of_known_usage(api: ApiClient, store) -> None:
+    task = create(api)
+    sonnet = store_run(
+        store,
+        task["id"],
+        0,
+        "SUCCEEDED",
+        model="claude-sonnet-4-5-20250929",
+        # $3 / $15 / $3.75 / $0.30 per million: 0.003 + 0.0075 + 0.0075 + 0.003 = $0.021
+        usage={
+            "input_tokens": 1000,
+            "output_tokens": 500,
+            "cache_creation_input_tokens": 2000,
+            "cache_read_input_tokens": 10000,
+        },
+    )
+    # $1 / $5 per million: 0.002 + 0.002 = $0.004
+    store_run(
+        store, task["id"], 1, "SUCCEEDED", model="claude-haiku-4-5", usage={"input_tokens": 2000, "output_tokens": 400}
+    )
+    unknown = store_run(store, task["id"], 2, "FAILED", model="claude-made-up-9", usage={"input_tokens": 100})
+    skipped = store_run(store, task["id"], 3, "SKIPPED")
+    store_run(store, task["id"], 4, "QUEUED", usage={"input_tokens": 50})  # an older runner did not record the model
+
+    stats = api.get(f"/v1/tasks/{task['id']}/stats").json
+    assert stats["cache_creation_input_tokens_total"] == 2000 and stats["cache_read_input_tokens_total"] == 10000
+    cost = stats["cost_estimate"]
+    assert "excludes AWS costs" in cost.pop("basis")
+    assert cost == {
+        "total_usd": 0.025,
+        "mean_per_run_usd": 0.0125,
+        "runs_priced": 2,
+        "runs_unpriced": 2,
+        "pricing": {
+            "claude-sonnet-4-5-20250929": "claude-sonnet-4-5",
+            "claude-haiku-4-5": "claude-haiku-4-5",
+            "claude-made-up-9": None,
+        },
+    }
+
+    assert api.get(f"/v1/runs/{sonnet}").json["cost_estimate"] == {
+        "usd": 0.021,
+        "priced_as": "claude-sonnet-4-5",
+        "note": None,
+    }
+    assert api.get(f"/v1/runs/{unknown}").json["cost_estimate"] == {
+        "usd": None,
+        "priced_as": None,
+        "note": "unknown model claude-made-up-9: no published price in agentcron's table",
+    }
+    assert api.get(f"/v1/runs/{skipped}").json["cost_estimate"] is None
+    listed = api.get(f"/v1/tasks/{task['id']}/runs").json["items"]
+    assert {r["id"]: (r["cost_estimate"] or {}).get("usd") for r in listed}[sonnet] == 0.021
+
+
+def test_stats_of_a_task_without_runs_have_no_cost(api: ApiClient) -> None:
+    task = create(api)
+    cost = api.get(f"/v1/tasks/{task['id']}/stats").json["cost_estimate"]
+    del cost["basis"]
+    assert cost == {"total_usd": None, "mean_per_run_usd": None, "runs_priced": 0, "runs_unpriced": 0, "pricing": {}}
 
 
 def test_webhook_secret_is_shown_once(api: ApiClient, store) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -214,6 +215,11 @@ def test_run_wait_then_read_the_history(agentcron: Agentcron) -> None:
     shown = agentcron("tasks", "stats", task_id)
     assert "success rate:  100%" in shown.lines
     assert "runs:          1 most recent: SUCCEEDED 1" in shown.lines
+    # The fake model answers as the default model, so the run is priced at claude-sonnet-5's list prices.
+    assert stats["cost_estimate"]["runs_priced"] == 1 and stats["cost_estimate"]["total_usd"] > 0
+    [cost_line] = [line for line in shown.lines if line.startswith("est. cost:")]
+    assert re.fullmatch(r"est\. cost: +(\$0\.\d{4}|<\$0\.0001) over 1 run, \1 a run", cost_line), cost_line
+    assert "               claude-sonnet-5 list prices, model tokens only (no AWS costs)" in shown.lines
 
 
 def test_a_question_a_reply_and_a_cancel(agentcron: Agentcron) -> None:

@@ -61,6 +61,12 @@ def test_a_run_stores_output_usage_transcript_and_an_event(runner: Runner, event
     assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
     assert usage["cache_creation_input_tokens"] > 0, "the static system block is marked for caching"
     assert run["model"] == task["agent"]["model"]
+    # The default model (claude-sonnet-5): $2 input, $10 output, $2.50 cache write, $0.20 cache read per million.
+    micro_usd = 2 * usage["input_tokens"] + 10 * usage["output_tokens"]
+    micro_usd += 2.5 * usage["cache_creation_input_tokens"] + 0.2 * usage["cache_read_input_tokens"]
+    cost = run["cost_estimate"]
+    assert (cost["priced_as"], cost["note"]) == ("claude-sonnet-5", None)
+    assert cost["usd"] == pytest.approx(micro_usd / 1e6, abs=1e-6), "rounded to a millionth of a dollar"
     assert run["duration_ms"] > 0
     assert datetime.fromisoformat(run["finished_at"]) >= datetime.fromisoformat(run["started_at"])
 
@@ -221,6 +227,16 @@ def test_transient_model_errors_are_retried_by_the_queue_with_backoff(runner: Ru
     # Two waits of at least RETRY_BASE_SECONDS each, spent in the queue (visibility timeout).
     assert time.monotonic() - started >= 2
     assert run["usage"]["output_tokens"] > 0
+
+
+def test_a_run_waiting_for_its_retry_keeps_the_model_with_its_usage(runner: Runner) -> None:
+    queued = runner.start("flaky model\nfail: 529 x1", agent={"model": "claude-haiku-4-5"})
+    runner.poll()
+
+    run = runner.get_run(queued["id"])
+    assert (run["status"], run["attempt"]) == ("QUEUED", 1)
+    assert run["model"] == "claude-haiku-4-5" and run["usage"] is not None
+    assert run["cost_estimate"] == {"usd": 0.0, "priced_as": "claude-haiku-4-5", "note": None}, "the 529 used no tokens"
 
 
 def test_transient_errors_end_failed_after_max_attempts(runner: Runner, event_tap: EventTap) -> None:

@@ -97,9 +97,84 @@ def test_run_fields_leave_out_what_is_empty() -> None:
         "scheduled for: 2026-11-22T00:06:33Z",
         "started:       2026-11-22T00:06:34Z",
         "attempt:       1",
-        "usage:         26 input / 43 output tokens",
+        "usage:         26 input, 43 output tokens",
         "question:      Which team?",
         "               platform or payments",
+    ]
+
+
+def test_a_run_shows_its_cache_tokens_and_estimated_cost() -> None:
+    run = {
+        "id": "run_1",
+        "status": "SUCCEEDED",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": {"input_tokens": 1000, "output_tokens": 500, "cache_read_input_tokens": 10000},
+        "cost_estimate": {"usd": 0.0135, "priced_as": "claude-sonnet-4-5", "note": None},
+    }
+    shown = cli.render_run(run).splitlines()
+    assert "usage:         1000 input, 500 output, 10000 cache read tokens" in shown
+    assert "est. cost:     $0.0135 (claude-sonnet-4-5 list prices, model tokens only)" in shown
+    unknown = {**run, "cost_estimate": {"usd": None, "priced_as": None, "note": "unknown model claude-x: no price"}}
+    assert "est. cost:     - (unknown model claude-x: no price)" in cli.render_run(unknown).splitlines()
+
+
+def test_stats_show_the_estimated_cost_and_what_was_not_priced() -> None:
+    stats = {
+        "task_id": "task_1",
+        "window": 5,
+        "counts": {"SUCCEEDED": 4, "FAILED": 1},
+        "success_rate": 0.8,
+        "duration_ms_p50": 2000,
+        "duration_ms_p95": 9000,
+        "input_tokens_total": 5000,
+        "output_tokens_total": 900,
+        "cache_creation_input_tokens_total": 2000,
+        "cache_read_input_tokens_total": 0,
+        "cost_estimate": {
+            "total_usd": 0.025,
+            "mean_per_run_usd": 0.00625,
+            "runs_priced": 4,
+            "runs_unpriced": 1,
+            "pricing": {"claude-sonnet-5": "claude-sonnet-5", "claude-haiku-4-5": "claude-haiku-4-5", "x-1": None},
+        },
+        "last_failures": [],
+    }
+    assert cli.render_stats(stats).splitlines() == [
+        "task:          task_1",
+        "runs:          5 most recent: FAILED 1, SUCCEEDED 4",
+        "success rate:  80%",
+        "duration p50:  2.0s",
+        "duration p95:  9.0s",
+        "tokens:        5000 input, 900 output, 2000 cache write",
+        "est. cost:     $0.0250 over 4 runs, $0.0063 a run",
+        "               claude-haiku-4-5, claude-sonnet-5 list prices, model tokens only (no AWS costs)",
+        "               1 run not priced: unknown model x-1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cost", "lines"),
+    [
+        ({"runs_priced": 0, "runs_unpriced": 0, "pricing": {}}, []),
+        (
+            {"total_usd": 1234.5, "mean_per_run_usd": 1234.5, "runs_priced": 1, "pricing": {"m": "m"}},
+            ["$1,234.50 over 1 run, $1,234.50 a run", "m list prices, model tokens only (no AWS costs)"],
+        ),
+        ({"runs_priced": 0, "runs_unpriced": 2, "pricing": {}}, ["2 runs not priced: no model recorded"]),
+    ],
+)
+def test_cost_summaries(cost: dict[str, object], lines: list[str]) -> None:
+    assert cli.fmt_cost_summary(cost).splitlines() == lines
+
+
+def test_dollar_amounts() -> None:
+    assert [cli.fmt_usd(v) for v in (None, 0, 0.00004, 0.00625, 0.5, 12.345)] == [
+        "-",
+        "$0.00",
+        "<$0.0001",
+        "$0.0063",
+        "$0.5000",
+        "$12.35",
     ]
 
 
