@@ -198,10 +198,10 @@ class RunExecutor:
                 logger.info("a duplicate message started this run first")
                 return None
             raise RetryLater(5, "another run took the task at the same moment") from None
+        lateness = max(0, to_epoch(now) - to_epoch(run.scheduled_for))
+        logger.info("run started", extra={"attempt": started.attempt, "start_lateness_seconds": lateness})
         metrics.add_metric(name="RunsStarted", unit="Count", value=1)
-        metrics.add_metric(
-            name="StartLateness", unit="Seconds", value=max(0, to_epoch(now) - to_epoch(run.scheduled_for))
-        )
+        metrics.add_metric(name="StartLateness", unit="Seconds", value=lateness)
         return self._execute(task, started, remaining_seconds)
 
     def _overlap(self, task: Task, run: Run, holder: str) -> Run | None:
@@ -388,6 +388,18 @@ class RunExecutor:
             # Recovery or a cancel moved it first; that state stands.
             logger.info("run moved on before its outcome was stored", extra={"outcome": status.value})
             return None
+        # One line per outcome, with what an operator filters on (and no prompt or output).
+        logger.info(
+            "run settled",
+            extra={
+                "status": status.value,
+                "attempt": settled.attempt,
+                "duration_ms": settled.duration_ms,
+                "error_type": settled.error.type if settled.error else None,
+                "input_tokens": settled.usage.input_tokens if settled.usage else None,
+                "output_tokens": settled.usage.output_tokens if settled.usage else None,
+            },
+        )
         failed = {RunStatus.SUCCEEDED: False, RunStatus.FAILED: True, RunStatus.TIMED_OUT: True}.get(status)
         updated = self.store.record_outcome(settled, failed=failed)
         if updated is not None and from_status == RunStatus.RUNNING:
