@@ -61,7 +61,7 @@ def _usd_per_mtok(input: str, output: str, cache_write_5m: str, cache_read: str)
 
 _OPUS_4_5_ON = _usd_per_mtok("5", "25", "6.25", "0.50")
 _OPUS_3_TO_4_1 = _usd_per_mtok("15", "75", "18.75", "1.50")
-_SONNET_3_7_TO_4_6 = _usd_per_mtok("3", "15", "3.75", "0.30")
+_SONNET_3_7_ON = _usd_per_mtok("3", "15", "3.75", "0.30")
 
 PRICES: dict[str, ModelPrice] = {
     "claude-opus-5": _OPUS_4_5_ON,
@@ -73,12 +73,14 @@ PRICES: dict[str, ModelPrice] = {
     "claude-opus-4-0": _OPUS_3_TO_4_1,
     "claude-opus-4": _OPUS_3_TO_4_1,
     "claude-3-opus": _OPUS_3_TO_4_1,
-    "claude-sonnet-5": _usd_per_mtok("2", "10", "2.50", "0.20"),
-    "claude-sonnet-4-6": _SONNET_3_7_TO_4_6,
-    "claude-sonnet-4-5": _SONNET_3_7_TO_4_6,
-    "claude-sonnet-4-0": _SONNET_3_7_TO_4_6,
-    "claude-sonnet-4": _SONNET_3_7_TO_4_6,
-    "claude-3-7-sonnet": _SONNET_3_7_TO_4_6,
+    # Launched 2026-06-30 at an introductory $2 / $10 that ended on 2026-08-31; since
+    # 2026-09-01 it lists at Sonnet 4.6's prices.
+    "claude-sonnet-5": _SONNET_3_7_ON,
+    "claude-sonnet-4-6": _SONNET_3_7_ON,
+    "claude-sonnet-4-5": _SONNET_3_7_ON,
+    "claude-sonnet-4-0": _SONNET_3_7_ON,
+    "claude-sonnet-4": _SONNET_3_7_ON,
+    "claude-3-7-sonnet": _SONNET_3_7_ON,
     "claude-haiku-4-5": _usd_per_mtok("1", "5", "1.25", "0.10"),
     "claude-3-5-haiku": _usd_per_mtok("0.80", "4", "1", "0.08"),
     "claude-3-haiku": _usd_per_mtok("0.25", "1.25", "0.30", "0.03"),

@@ -61,9 +61,9 @@ def test_a_run_stores_output_usage_transcript_and_an_event(runner: Runner, event
     assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
     assert usage["cache_creation_input_tokens"] > 0, "the static system block is marked for caching"
     assert run["model"] == task["agent"]["model"]
-    # The default model (claude-sonnet-5): $2 input, $10 output, $2.50 cache write, $0.20 cache read per million.
-    micro_usd = 2 * usage["input_tokens"] + 10 * usage["output_tokens"]
-    micro_usd += 2.5 * usage["cache_creation_input_tokens"] + 0.2 * usage["cache_read_input_tokens"]
+    # The default model (claude-sonnet-5): $3 input, $15 output, $3.75 cache write, $0.30 cache read per million.
+    micro_usd = 3 * usage["input_tokens"] + 15 * usage["output_tokens"]
+    micro_usd += 3.75 * usage["cache_creation_input_tokens"] + 0.3 * usage["cache_read_input_tokens"]
     cost = run["cost_estimate"]
     assert (cost["priced_as"], cost["note"]) == ("claude-sonnet-5", None)
     assert cost["usd"] == pytest.approx(micro_usd / 1e6, abs=1e-6), "rounded to a millionth of a dollar"
