@@ -408,9 +408,13 @@ class RunExecutor:
         if failed is True and updated is not None and task is not None:
             paused_reason = self._auto_pause(task, updated.consecutive_failures, settled)
         metrics.add_metric(name=f"Runs{status.value.title().replace('_', '')}", unit="Count", value=1)
+        if settled.duration_ms is not None:
+            metrics.add_metric(name="RunDuration", unit="Milliseconds", value=settled.duration_ms)
         if settled.usage:
             metrics.add_metric(name="InputTokens", unit="Count", value=settled.usage.input_tokens)
             metrics.add_metric(name="OutputTokens", unit="Count", value=settled.usage.output_tokens)
+            metrics.add_metric(name="CacheWriteTokens", unit="Count", value=settled.usage.cache_creation_input_tokens)
+            metrics.add_metric(name="CacheReadTokens", unit="Count", value=settled.usage.cache_read_input_tokens)
         self.events.publish(settled, task)
         if paused_reason is not None and task is not None and updated is not None:
             self.events.publish_auto_pause(

@@ -1,6 +1,8 @@
 """Every log line the runner writes while it works on a run names the run, its
 task and its owner, so an operator can follow one run (or one owner) through
-CloudWatch Logs Insights with a single filter."""
+CloudWatch Logs Insights with a single filter; and the metrics a run emits (EMF
+on stdout, as Lambda hands them to CloudWatch) are the ones the dashboard and
+alarms read."""
 
 from __future__ import annotations
 
@@ -63,3 +65,38 @@ def test_every_line_of_a_run_names_its_run_task_and_owner(runner: Runner, app_lo
     settled = records[-1]
     assert settled["status"] == "SUCCEEDED" and settled["attempt"] == 2 and settled["output_tokens"] > 0
     assert "function_request_id" in settled, "the Lambda context is on every line too"
+
+
+def emf_metrics(text: str) -> dict[str, list[float]]:
+    """The metric values of every EMF blob in `text`, by name (namespace agentcron, service dimension)."""
+    values: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            assert directive["Namespace"] == "agentcron" and directive["Dimensions"] == [["service"]]
+            for metric in directive["Metrics"]:
+                value = blob[metric["Name"]]
+                values.setdefault(metric["Name"], []).extend(value if isinstance(value, list) else [value])
+    return values
+
+
+def test_a_run_emits_its_outcome_lateness_duration_and_tokens(
+    runner: Runner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queued = runner.start("measured")
+    capsys.readouterr()
+
+    run = runner.pump(queued["id"])
+
+    emitted = emf_metrics(capsys.readouterr().out)
+    usage = run["usage"]
+    assert run["status"] == "SUCCEEDED"
+    assert emitted["RunsStarted"] == [1.0] and emitted["RunsSucceeded"] == [1.0]
+    assert len(emitted["StartLateness"]) == 1 and 0 <= emitted["StartLateness"][0] <= 5
+    assert emitted["RunDuration"] == [float(run["duration_ms"])]
+    assert emitted["InputTokens"] == [float(usage["input_tokens"])]
+    assert emitted["OutputTokens"] == [float(usage["output_tokens"])]
+    assert emitted["CacheWriteTokens"] == [float(usage["cache_creation_input_tokens"])]
+    assert emitted["CacheReadTokens"] == [float(usage["cache_read_input_tokens"])]
