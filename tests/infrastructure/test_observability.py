@@ -11,11 +11,12 @@ from agentcron.models import RunStatus
 
 from tests.infrastructure import iam
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "agentcron"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def emitted_metric_names() -> set[str]:
-    source = "\n".join(path.read_text(encoding="utf-8") for path in SHARED.rglob("*.py"))
+    code = [*(REPO / "shared" / "agentcron").rglob("*.py"), *(REPO / "functions").rglob("*.py")]
+    source = "\n".join(path.read_text(encoding="utf-8") for path in code)
     names = set(re.findall(r'add_metric\(\s*name="([A-Za-z]+)"', source))
     # execution.py names one metric per outcome: Runs<Status>.
     names |= {f"Runs{status.value.title().replace('_', '')}" for status in RunStatus}
@@ -58,7 +59,7 @@ def test_dashboard_is_valid_json_and_shows_emitted_metrics() -> None:
     body = sam["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
     shown = agentcron_metrics(dashboard)
-    assert {"RunsStarted", "RunsFailed", "StartLateness", "RunsClaimed", "InputTokens"} <= shown
+    assert {"RunsStarted", "RunsFailed", "StartLateness", "RunsClaimed", "InputTokens", "RunDuration"} <= shown
     assert shown <= emitted_metric_names(), shown - emitted_metric_names()
 
 
