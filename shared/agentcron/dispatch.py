@@ -9,7 +9,8 @@ blindly, and a run can never be created twice.
 
 Lookahead: everything due up to `now + tick + margin` is claimed now and sent
 with `DelaySeconds = scheduled_for - now`, so a run starts at its second,
-not up to a tick late.
+not up to a tick late. (DISPATCH_LOOKAHEAD=off claims only what is due
+already: a plain cron poller, kept for comparison.)
 
 Overlap (skip / buffer_one) is decided when a run starts (agentcron.execution),
 not here: with lookahead, whether the previous run is still running at an
@@ -174,6 +175,7 @@ class Dispatcher:
         *,
         shards: int,
         tick_seconds: int,
+        lookahead: bool = True,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._store_factory = store_factory
@@ -181,9 +183,14 @@ class Dispatcher:
         self.queue = queue
         self.shards = shards
         self.tick_seconds = tick_seconds
+        self.lookahead = lookahead
         self.clock = clock or (lambda: datetime.now(UTC).replace(microsecond=0))
 
     def horizon(self, now: datetime) -> int:
+        """The latest occurrence this tick claims: up to the next tick (and a margin) with
+        lookahead; without it, only what is due already."""
+        if not self.lookahead:
+            return to_epoch(now)
         return to_epoch(now) + self.tick_seconds + LOOKAHEAD_MARGIN_SECONDS
 
     # ---- the tick --------------------------------------------------------

@@ -33,7 +33,13 @@ def run_queue() -> RunQueue:
 @cache
 def dispatcher() -> Dispatcher:
     config = settings()
-    return Dispatcher(new_store, run_queue(), shards=config.due_shards, tick_seconds=config.tick_seconds)
+    return Dispatcher(
+        new_store,
+        run_queue(),
+        shards=config.due_shards,
+        tick_seconds=config.tick_seconds,
+        lookahead=config.dispatch_lookahead,
+    )
 
 
 @cache
