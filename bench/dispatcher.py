@@ -134,7 +134,7 @@ def _tick(recorder: Any, budget: float) -> dict[str, Any]:
     deadline = [0.0]
     skipped = [0]
     original_tick_shard = Dispatcher._tick_shard
-    original_claim = Dispatcher.claim_task
+    original_claim = Dispatcher._claim_task
     original_store_init = Store.__init__
     original_due_tasks = Store.due_tasks
 
@@ -163,15 +163,15 @@ def _tick(recorder: Any, budget: float) -> dict[str, Any]:
                 return  # the budget is spent: stop paging too (moto serialises a 200-item page in seconds)
             yield task
 
-    def budgeted_claim(self: Dispatcher, task: Any, now: datetime, *, store: Store | None = None) -> TickReport:
+    def budgeted_claim(self: Dispatcher, task: Any, now: datetime, store: Store) -> TickReport:
         if time.perf_counter() > deadline[0]:
             with lock:
                 skipped[0] += 1
             return TickReport()
-        return original_claim(self, task, now, store=store)
+        return original_claim(self, task, now, store)
 
     Dispatcher._tick_shard = timed_tick_shard  # type: ignore[method-assign]
-    Dispatcher.claim_task = budgeted_claim  # type: ignore[method-assign]
+    Dispatcher._claim_task = budgeted_claim  # type: ignore[method-assign]
     Store.__init__ = timed_store_init  # type: ignore[method-assign]
     Store.due_tasks = budgeted_due_tasks  # type: ignore[method-assign]
     try:
@@ -184,7 +184,7 @@ def _tick(recorder: Any, budget: float) -> dict[str, Any]:
             wall = time.perf_counter() - wall
     finally:
         Dispatcher._tick_shard = original_tick_shard  # type: ignore[method-assign]
-        Dispatcher.claim_task = original_claim  # type: ignore[method-assign]
+        Dispatcher._claim_task = original_claim  # type: ignore[method-assign]
         Store.__init__ = original_store_init  # type: ignore[method-assign]
         Store.due_tasks = original_due_tasks  # type: ignore[method-assign]
 

@@ -19,8 +19,10 @@ occurrence's time is only knowable at that time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -42,6 +44,8 @@ MAX_CLAIMS_PER_TASK_PER_TICK = 64
 MAX_MISSED_COUNTED = 10_000
 # A RUNNING run whose runner went silent this long past its timeout is recovered.
 LEASE_MARGIN_SECONDS = 60
+# Shards worked at once, each by a thread of its own (the work is mostly waiting on DynamoDB).
+MAX_SHARD_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,32 @@ class TickReport:
         }
 
 
+class StorePool:
+    """Stores lent to the threads that work the shards, kept for the container's life.
+
+    Building a Store builds a boto3 resource (~100 ms of CPU from a fresh boto3
+    session, a few ms from a warm one), and a resource must never be used by two
+    threads at once: so a Store is lent to one thread at a time and taken back,
+    not built again per shard and per tick."""
+
+    def __init__(self, factory: Callable[[], Store]) -> None:
+        self._factory = factory
+        self._idle: list[Store] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def lease(self) -> Iterator[Store]:
+        with self._lock:
+            store = self._idle.pop() if self._idle else None
+        if store is None:
+            store = self._factory()
+        try:
+            yield store
+        finally:
+            with self._lock:
+                self._idle.append(store)
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -178,8 +208,7 @@ class Dispatcher:
         lookahead: bool = True,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._store_factory = store_factory
-        self.store = store_factory()
+        self._stores = StorePool(store_factory)
         self.queue = queue
         self.shards = shards
         self.tick_seconds = tick_seconds
@@ -200,7 +229,7 @@ class Dispatcher:
         in parallel, then recover runs that were claimed but never ran."""
         now = self.clock()
         report = TickReport()
-        with ThreadPoolExecutor(max_workers=min(self.shards, 8)) as pool:
+        with ThreadPoolExecutor(max_workers=min(self.shards, MAX_SHARD_THREADS)) as pool:
             for shard_report in pool.map(lambda s: self._tick_shard(str(s), now), range(self.shards)):
                 report.merge(shard_report)
         self._publish(report)
@@ -208,22 +237,26 @@ class Dispatcher:
         return report
 
     def _tick_shard(self, shard: str, now: datetime) -> TickReport:
-        store = self._store_factory()  # one per thread: boto3 resources are not thread-safe
         report = TickReport()
-        for task in store.due_tasks(shard, self.horizon(now)):
-            try:
-                report.merge(self.claim_task(task, now, store=store))
-            except (ClientError, BotoCoreError):
-                # One contended or throttled task must not stop the rest of its
-                # shard; its occurrence is still due and the next tick claims it.
-                logger.exception("claim failed; the next tick retries", extra={"task_id": task.id})
-                report.errors += 1
-        report.merge(self.recover(shard, now, store=store))
+        with self._stores.lease() as store:
+            for task in store.due_tasks(shard, self.horizon(now)):
+                try:
+                    report.merge(self._claim_task(task, now, store))
+                except (ClientError, BotoCoreError):
+                    # One contended or throttled task must not stop the rest of its
+                    # shard; its occurrence is still due and the next tick claims it.
+                    logger.exception("claim failed; the next tick retries", extra={"task_id": task.id})
+                    report.errors += 1
+            report.merge(self._recover(shard, now, store))
         return report
 
-    def claim_task(self, task: Task, now: datetime, *, store: Store | None = None) -> TickReport:
-        """Claim every occurrence of `task` inside the horizon and queue the runs."""
-        store = store or self.store
+    def claim_task(self, task: Task, now: datetime) -> TickReport:
+        """Claim every occurrence of `task` inside the horizon and queue the runs
+        (the API's near-term claim)."""
+        with self._stores.lease() as store:
+            return self._claim_task(task, now, store)
+
+    def _claim_task(self, task: Task, now: datetime, store: Store) -> TickReport:
         report = TickReport()
         horizon = self.horizon(now)
         current: Task | None = task
@@ -270,7 +303,7 @@ class Dispatcher:
 
     # ---- recovery ----------------------------------------------------------
 
-    def recover(self, shard: str, now: datetime, *, store: Store | None = None) -> TickReport:
+    def _recover(self, shard: str, now: datetime, store: Store) -> TickReport:
         """Runs claimed but never finished, found through the sparse Active index.
 
         QUEUED past its grace: the message was lost (a crash between claim and
@@ -279,7 +312,6 @@ class Dispatcher:
         mid-run, so queue it again while attempts remain, else TIMED_OUT.
         Every write is conditional on the deadline we saw, so when several
         dispatchers recover the same run, exactly one acts."""
-        store = store or self.store
         report = TickReport()
         now_epoch = to_epoch(now)
         new_deadline = now_epoch + QUEUED_GRACE_SECONDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -29,15 +30,20 @@ class RunMessage(BaseModel):
 
 
 class RunQueue:
+    """Used from several threads at once (the dispatcher's shards): a boto3 client is
+    thread-safe, making one is not, so the lazy client is made under a lock."""
+
     def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
         self._client: Any = client
+        self._client_lock = threading.Lock()
 
     @property
     def client(self) -> SQSClient:
-        if self._client is None:
-            self._client = boto3.client("sqs")
-        return self._client  # type: ignore[no-any-return]
+        with self._client_lock:
+            if self._client is None:
+                self._client = boto3.client("sqs")
+            return self._client  # type: ignore[no-any-return]
 
     def send_batch(self, messages: list[tuple[RunMessage, int]]) -> list[str]:
         """Send (message, delay) pairs ten at a time; returns the run ids that

@@ -162,14 +162,22 @@ def _is_condition_failure(error: ClientError) -> bool:
 
 
 class Store:
-    def __init__(self, table_name: str, *, due_shards: int, table: Table | None = None) -> None:
-        # A session of its own: boto3 resources are not thread-safe, and the
-        # dispatcher works its shards from several threads, one Store each.
-        self.table: Table = (
-            table
-            if table is not None
-            else boto3.session.Session().resource("dynamodb", config=_RETRIES).Table(table_name)
-        )
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        due_shards: int,
+        table: Table | None = None,
+        session: boto3.session.Session | None = None,
+    ) -> None:
+        # A boto3 resource is not thread-safe, so a Store is used by one thread at a time
+        # (the dispatcher lends its shard threads one each). `session`: a warm session to
+        # build the resource from (agentcron.wiring's; the caller serialises its use), else
+        # a fresh one, which costs ~100 ms of CPU to load the service's models.
+        if table is None:
+            maker = session if session is not None else boto3.session.Session()
+            table = maker.resource("dynamodb", config=_RETRIES).Table(table_name)
+        self.table: Table = table
         self.table_name = table_name
         self.due_shards = due_shards
         self._client = self.table.meta.client
