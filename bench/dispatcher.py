@@ -163,12 +163,12 @@ def _tick(recorder: Any, budget: float) -> dict[str, Any]:
                 return  # the budget is spent: stop paging too (moto serialises a 200-item page in seconds)
             yield task
 
-    def budgeted_claim(self: Dispatcher, task: Any, now: datetime, store: Store) -> TickReport:
+    def budgeted_claim(self: Dispatcher, task: Any, now: datetime, store: Store, outbox: Any) -> TickReport:
         if time.perf_counter() > deadline[0]:
             with lock:
                 skipped[0] += 1
             return TickReport()
-        return original_claim(self, task, now, store)
+        return original_claim(self, task, now, store, outbox)
 
     Dispatcher._tick_shard = timed_tick_shard  # type: ignore[method-assign]
     Dispatcher._claim_task = budgeted_claim  # type: ignore[method-assign]

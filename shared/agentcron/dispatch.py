@@ -12,6 +12,10 @@ with `DelaySeconds = scheduled_for - now`, so a run starts at its second,
 not up to a tick late. (DISPATCH_LOOKAHEAD=off claims only what is due
 already: a plain cron poller, kept for comparison.)
 
+Cost per claim, which bounds how many tasks one tick can claim: the Stores
+(boto3 resources) are built once per container and lent to the shard threads,
+and the claimed runs' messages go out ten to a SendMessageBatch across claims.
+
 Overlap (skip / buffer_one) is decided when a run starts (agentcron.execution),
 not here: with lookahead, whether the previous run is still running at an
 occurrence's time is only knowable at that time.
@@ -20,11 +24,13 @@ occurrence's time is only knowable at that time.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,7 +39,7 @@ from agentcron.errors import Conflict, NotFound
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunStatus, Task, Trigger
 from agentcron.observability import logger, metrics
-from agentcron.queue import RunMessage, RunQueue
+from agentcron.queue import MAX_BATCH_ENTRIES, RunMessage, RunQueue
 from agentcron.schedules import from_epoch, next_occurrences, to_epoch
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, RunsAlreadyExist, Store
 
@@ -46,6 +52,9 @@ MAX_MISSED_COUNTED = 10_000
 LEASE_MARGIN_SECONDS = 60
 # Shards worked at once, each by a thread of its own (the work is mostly waiting on DynamoDB).
 MAX_SHARD_THREADS = 8
+# A claimed run's message waits at most this long for others to share its SendMessageBatch
+# (its DelaySeconds is computed when it is sent, so a run due later loses nothing by waiting).
+MAX_SEND_HOLD_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,8 @@ class TickReport:
     resent: list[str] = field(default_factory=list)
     timed_out: list[str] = field(default_factory=list)
     errors: int = 0
+    # Claimed (or recovered) runs whose message SQS refused: still QUEUED, recovery re-sends them.
+    unsent: list[str] = field(default_factory=list)
 
     def merge(self, other: TickReport) -> None:
         self.claimed += other.claimed
@@ -159,6 +170,7 @@ class TickReport:
         self.resent += other.resent
         self.timed_out += other.timed_out
         self.errors += other.errors
+        self.unsent += other.unsent
 
     def summary(self) -> dict[str, int]:
         return {
@@ -168,6 +180,7 @@ class TickReport:
             "resent": len(self.resent),
             "timed_out": len(self.timed_out),
             "errors": self.errors,
+            "unsent": len(self.unsent),
         }
 
 
@@ -197,6 +210,40 @@ class StorePool:
                 self._idle.append(store)
 
 
+class Outbox:
+    """Claimed runs waiting for their message, sent ten to a SendMessageBatch across claims.
+
+    One per thread (a shard's work, or one API claim). A run waits for company at most
+    `hold_seconds`, and never past `flush()`, which the owner calls when its work ends.
+    SQS refusing a message (the whole request, or one entry of it) leaves that run QUEUED:
+    recovery re-sends it after its grace, as for any message lost after a claim."""
+
+    def __init__(self, send: Callable[[list[Run]], list[str]], *, hold_seconds: float = MAX_SEND_HOLD_SECONDS) -> None:
+        self._send = send
+        self._hold_seconds = hold_seconds
+        self._pending: list[Run] = []
+        self._oldest = 0.0  # time.monotonic() when the oldest pending run was added
+        self.unsent: list[str] = []
+
+    def add(self, runs: Iterable[Run]) -> None:
+        if not self._pending:
+            self._oldest = time.monotonic()
+        self._pending += runs
+        while len(self._pending) >= MAX_BATCH_ENTRIES:
+            self._send_now(MAX_BATCH_ENTRIES)
+        if self._pending and time.monotonic() - self._oldest >= self._hold_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        while self._pending:
+            self._send_now(MAX_BATCH_ENTRIES)
+
+    def _send_now(self, count: int) -> None:
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        self._oldest = time.monotonic()
+        self.unsent += self._send(batch)
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -206,9 +253,11 @@ class Dispatcher:
         shards: int,
         tick_seconds: int,
         lookahead: bool = True,
+        send_hold_seconds: float = MAX_SEND_HOLD_SECONDS,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._stores = StorePool(store_factory)
+        self.send_hold_seconds = send_hold_seconds
         self.queue = queue
         self.shards = shards
         self.tick_seconds = tick_seconds
@@ -239,24 +288,40 @@ class Dispatcher:
     def _tick_shard(self, shard: str, now: datetime) -> TickReport:
         report = TickReport()
         with self._stores.lease() as store:
-            for task in store.due_tasks(shard, self.horizon(now)):
-                try:
-                    report.merge(self._claim_task(task, now, store))
-                except (ClientError, BotoCoreError):
-                    # One contended or throttled task must not stop the rest of its
-                    # shard; its occurrence is still due and the next tick claims it.
-                    logger.exception("claim failed; the next tick retries", extra={"task_id": task.id})
-                    report.errors += 1
-            report.merge(self._recover(shard, now, store))
+            outbox = self._outbox(now)
+            try:
+                report.merge(self._claim_shard(shard, now, store, outbox))
+                report.merge(self._recover(shard, now, store, outbox))
+            finally:
+                outbox.flush()
+                report.unsent += outbox.unsent
+        return report
+
+    def _claim_shard(self, shard: str, now: datetime, store: Store, outbox: Outbox) -> TickReport:
+        report = TickReport()
+        for task in store.due_tasks(shard, self.horizon(now)):
+            try:
+                report.merge(self._claim_task(task, now, store, outbox))
+            except (ClientError, BotoCoreError):
+                # One contended or throttled task must not stop the rest of its shard; its
+                # occurrence is still due and the next tick claims it.
+                logger.exception("claim failed; the next tick retries", extra={"task_id": task.id})
+                report.errors += 1
         return report
 
     def claim_task(self, task: Task, now: datetime) -> TickReport:
         """Claim every occurrence of `task` inside the horizon and queue the runs
-        (the API's near-term claim)."""
+        (the API's near-term claim: its messages are sent before this returns)."""
         with self._stores.lease() as store:
-            return self._claim_task(task, now, store)
+            outbox = self._outbox(now)
+            try:
+                report = self._claim_task(task, now, store, outbox)
+            finally:
+                outbox.flush()
+            report.unsent += outbox.unsent
+        return report
 
-    def _claim_task(self, task: Task, now: datetime, store: Store) -> TickReport:
+    def _claim_task(self, task: Task, now: datetime, store: Store, outbox: Outbox) -> TickReport:
         report = TickReport()
         horizon = self.horizon(now)
         current: Task | None = task
@@ -280,7 +345,7 @@ class Dispatcher:
                 report.lost += 1
                 current = store.get_task_by_id(current.id)
                 continue
-            self._send(plan.queued, now)
+            outbox.add(plan.queued)
             report.claimed += plan.queued
             report.missed += [run for run in plan.runs if run.status == RunStatus.MISSED]
             current = current.model_copy(
@@ -303,7 +368,7 @@ class Dispatcher:
 
     # ---- recovery ----------------------------------------------------------
 
-    def _recover(self, shard: str, now: datetime, store: Store) -> TickReport:
+    def _recover(self, shard: str, now: datetime, store: Store, outbox: Outbox) -> TickReport:
         """Runs claimed but never finished, found through the sparse Active index.
 
         QUEUED past its grace: the message was lost (a crash between claim and
@@ -321,7 +386,7 @@ class Dispatcher:
             try:
                 if run.status == RunStatus.QUEUED:
                     if store.bump_active_deadline(run, seen_until=run.active_until, new_until=new_deadline):
-                        self._send([run], now)
+                        outbox.add([run])
                         report.resent.append(run.id)
                     continue
                 task = store.get_task_by_id(run.task_id)
@@ -336,7 +401,7 @@ class Dispatcher:
                         active_until=new_deadline,
                         expect_active_until=run.active_until,
                     )
-                    self._send([requeued.model_copy(update={"scheduled_for": now})], now)
+                    outbox.add([requeued.model_copy(update={"scheduled_for": now})])
                     report.resent.append(run.id)
                 else:
                     timed_out = store.transition_run(
@@ -362,7 +427,11 @@ class Dispatcher:
 
     # ---- sending -----------------------------------------------------------
 
-    def _send(self, runs: Iterable[Run], now: datetime) -> None:
+    def _outbox(self, now: datetime) -> Outbox:
+        return Outbox(partial(self._send, now=now), hold_seconds=self.send_hold_seconds)
+
+    def _send(self, runs: list[Run], now: datetime) -> list[str]:
+        """One SendMessageBatch (at most ten runs); returns the ids SQS refused."""
         # The delay counts from the moment of sending, not from the tick's start:
         # a tick over many tasks takes a while, and each run would be late by that much.
         now_epoch = max(to_epoch(now), to_epoch(self.clock()))
@@ -370,17 +439,17 @@ class Dispatcher:
             (RunMessage(run_id=r.id, task_id=r.task_id, owner=r.owner), max(0, to_epoch(r.scheduled_for) - now_epoch))
             for r in runs
         ]
-        if not batch:
-            return
         failed = self.queue.send_batch(batch)
         for run_id in failed:
             # Stays QUEUED; the next tick's recovery re-sends it.
             logger.warning("run claimed but not queued; recovery will re-send", extra={"run_id": run_id})
         for _, delay in batch:
             metrics.add_metric(name="PlannedDelay", unit=MetricUnit.Seconds, value=delay)
+        return failed
 
     def _publish(self, report: TickReport) -> None:
         metrics.add_metric(name="RunsClaimed", unit=MetricUnit.Count, value=len(report.claimed))
         metrics.add_metric(name="RunsMissed", unit=MetricUnit.Count, value=len(report.missed))
         metrics.add_metric(name="ClaimsLost", unit=MetricUnit.Count, value=report.lost)
         metrics.add_metric(name="RunsResent", unit=MetricUnit.Count, value=len(report.resent))
+        metrics.add_metric(name="RunsUnsent", unit=MetricUnit.Count, value=len(report.unsent))

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 MAX_DELAY_SECONDS = 900  # SQS's own ceiling for DelaySeconds
+MAX_BATCH_ENTRIES = 10  # SQS's own ceiling for SendMessageBatch
 
 
 class RunMessage(BaseModel):
@@ -46,11 +47,12 @@ class RunQueue:
             return self._client  # type: ignore[no-any-return]
 
     def send_batch(self, messages: list[tuple[RunMessage, int]]) -> list[str]:
-        """Send (message, delay) pairs ten at a time; returns the run ids that
-        could not be sent (they stay QUEUED and recovery re-sends them)."""
+        """Send (message, delay) pairs ten to a SendMessageBatch; returns the run ids
+        that could not be sent, each failed entry on its own or a whole failed request's
+        (they stay QUEUED and recovery re-sends them)."""
         failed: list[str] = []
-        for start in range(0, len(messages), 10):
-            chunk = messages[start : start + 10]
+        for start in range(0, len(messages), MAX_BATCH_ENTRIES):
+            chunk = messages[start : start + MAX_BATCH_ENTRIES]
             entries = [
                 {
                     "Id": str(index),
