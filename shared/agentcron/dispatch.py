@@ -15,6 +15,9 @@ already: a plain cron poller, kept for comparison.)
 Cost per claim, which bounds how many tasks one tick can claim: the Stores
 (boto3 resources) are built once per container and lent to the shard threads,
 and the claimed runs' messages go out ten to a SendMessageBatch across claims.
+When the invocation is about to run out of time, the tick stops taking new
+work and leaves it to the next tick; every claim is conditional, so whatever
+it did not reach is still due and nothing is half done.
 
 Overlap (skip / buffer_one) is decided when a run starts (agentcron.execution),
 not here: with lookahead, whether the previous run is still running at an
@@ -55,6 +58,9 @@ MAX_SHARD_THREADS = 8
 # A claimed run's message waits at most this long for others to share its SendMessageBatch
 # (its DelaySeconds is computed when it is sent, so a run due later loses nothing by waiting).
 MAX_SEND_HOLD_SECONDS = 1.0
+# A tick takes no new claim or recovery once less than this is left of its invocation:
+# time to finish the claim in hand, send what was claimed and report.
+TIME_RESERVE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,8 @@ class TickReport:
     errors: int = 0
     # Claimed (or recovered) runs whose message SQS refused: still QUEUED, recovery re-sends them.
     unsent: list[str] = field(default_factory=list)
+    # Shards whose work stopped early because the invocation was running out of time.
+    shards_out_of_time: int = 0
 
     def merge(self, other: TickReport) -> None:
         self.claimed += other.claimed
@@ -171,6 +179,7 @@ class TickReport:
         self.timed_out += other.timed_out
         self.errors += other.errors
         self.unsent += other.unsent
+        self.shards_out_of_time += other.shards_out_of_time
 
     def summary(self) -> dict[str, int]:
         return {
@@ -181,7 +190,20 @@ class TickReport:
             "timed_out": len(self.timed_out),
             "errors": self.errors,
             "unsent": len(self.unsent),
+            "shards_out_of_time": self.shards_out_of_time,
         }
+
+
+@dataclass(frozen=True)
+class TimeBudget:
+    """What is left of the invocation (Lambda's context.get_remaining_time_in_millis, in
+    seconds), and how much of it the tick keeps for finishing: no limit without `time_left`."""
+
+    time_left: Callable[[], float] | None = None
+    reserve_seconds: float = TIME_RESERVE_SECONDS
+
+    def spent(self) -> bool:
+        return self.time_left is not None and self.time_left() < self.reserve_seconds
 
 
 class StorePool:
@@ -273,33 +295,42 @@ class Dispatcher:
 
     # ---- the tick --------------------------------------------------------
 
-    def tick(self) -> TickReport:
-        """Claim and queue everything due before the next tick, on every shard
-        in parallel, then recover runs that were claimed but never ran."""
+    def tick(self, *, time_left: Callable[[], float] | None = None) -> TickReport:
+        """Recover runs that were claimed but never ran, then claim and queue everything
+        due before the next tick, on every shard in parallel. `time_left`: seconds left of
+        the invocation; the tick stops taking new work when it runs low."""
         now = self.clock()
+        budget = TimeBudget(time_left)
         report = TickReport()
         with ThreadPoolExecutor(max_workers=min(self.shards, MAX_SHARD_THREADS)) as pool:
-            for shard_report in pool.map(lambda s: self._tick_shard(str(s), now), range(self.shards)):
+            for shard_report in pool.map(lambda s: self._tick_shard(str(s), now, budget), range(self.shards)):
                 report.merge(shard_report)
         self._publish(report)
         logger.info("tick done", extra={"tick": report.summary()})
         return report
 
-    def _tick_shard(self, shard: str, now: datetime) -> TickReport:
+    def _tick_shard(self, shard: str, now: datetime, budget: TimeBudget) -> TickReport:
         report = TickReport()
         with self._stores.lease() as store:
             outbox = self._outbox(now)
             try:
-                report.merge(self._claim_shard(shard, now, store, outbox))
-                report.merge(self._recover(shard, now, store, outbox))
+                # Recovery first: it is bounded, and the runs it finds are late already.
+                report.merge(self._recover(shard, now, store, outbox, budget))
+                if not report.shards_out_of_time:
+                    report.merge(self._claim_shard(shard, now, store, outbox, budget))
             finally:
                 outbox.flush()
                 report.unsent += outbox.unsent
         return report
 
-    def _claim_shard(self, shard: str, now: datetime, store: Store, outbox: Outbox) -> TickReport:
+    def _claim_shard(self, shard: str, now: datetime, store: Store, outbox: Outbox, budget: TimeBudget) -> TickReport:
         report = TickReport()
         for task in store.due_tasks(shard, self.horizon(now)):
+            if budget.spent():
+                # The rest of the shard is still due (claims are conditional): the next tick takes it.
+                logger.warning("out of time; the next tick claims the rest of the shard", extra={"shard": shard})
+                report.shards_out_of_time += 1
+                break
             try:
                 report.merge(self._claim_task(task, now, store, outbox))
             except (ClientError, BotoCoreError):
@@ -368,7 +399,7 @@ class Dispatcher:
 
     # ---- recovery ----------------------------------------------------------
 
-    def _recover(self, shard: str, now: datetime, store: Store, outbox: Outbox) -> TickReport:
+    def _recover(self, shard: str, now: datetime, store: Store, outbox: Outbox, budget: TimeBudget) -> TickReport:
         """Runs claimed but never finished, found through the sparse Active index.
 
         QUEUED past its grace: the message was lost (a crash between claim and
@@ -383,6 +414,10 @@ class Dispatcher:
         for run in store.overdue_active_runs(shard, now_epoch):
             if run.active_until is None:
                 continue
+            if budget.spent():
+                logger.warning("out of time; the next tick recovers the rest of the shard", extra={"shard": shard})
+                report.shards_out_of_time += 1
+                break
             try:
                 if run.status == RunStatus.QUEUED:
                     if store.bump_active_deadline(run, seen_until=run.active_until, new_until=new_deadline):
@@ -453,3 +488,4 @@ class Dispatcher:
         metrics.add_metric(name="ClaimsLost", unit=MetricUnit.Count, value=report.lost)
         metrics.add_metric(name="RunsResent", unit=MetricUnit.Count, value=len(report.resent))
         metrics.add_metric(name="RunsUnsent", unit=MetricUnit.Count, value=len(report.unsent))
+        metrics.add_metric(name="ShardsOutOfTime", unit=MetricUnit.Count, value=report.shards_out_of_time)
