@@ -8,8 +8,8 @@ handler, and the fake model:
 - `lookahead`: the code as it is. A task created through the API with a run
   before the next tick is claimed by the API at once; the ticks claim
   everything due up to now + tick + 60 s; SQS holds each message until its
-  second (DelaySeconds). TICK_SECONDS is set to the ticker's period, as the
-  template sets it to the rule's.
+  second (DelaySeconds). StackOptions.tick_seconds sets the functions'
+  TICK_SECONDS to the ticker's period, as the template sets it to the rule's.
 - `tick-only`: the same code with DISPATCH_LOOKAHEAD=off (the dispatcher's
   horizon is `now`), so the API claims nothing ahead and a tick claims only
   what is already due: a plain cron poller.
@@ -144,11 +144,6 @@ def _one_mode(mode: str, tasks: int, tick: int, lead: int, span_ticks: int) -> d
     with LocalStack(options, service_factories=[model_for, ticker, poller], out=sys.stderr) as stack:
         from agentcron import wiring
 
-        # StackOptions.tick_seconds sets only the ticker's period; the functions still read
-        # TICK_SECONDS=300 from the template, and the lookahead would reach 360 s ahead. Make the
-        # functions agree with the ticker, as the template makes them agree with the rule.
-        os.environ["TICK_SECONDS"] = str(tick)
-        wiring.reset()
         # The runner's cold start (anthropic import) is not what is measured here.
         runner_holder["handler"] = load_function_handler("runner")
         import anthropic  # noqa: F401
