@@ -75,7 +75,9 @@ def service() -> Service:
 
 @cache
 def anthropic_client() -> Anthropic:
-    # Imported here, and only in the runner: ~1 s and ~77 MB of cold start.
+    # Imported here, not at the top: the API and the dispatcher wire themselves through this
+    # module too, and must never pay for the SDK (~1 s and ~77 MB). The runner's handler
+    # imports it at init, for its SnapStart snapshot.
     from anthropic import Anthropic
 
     # The queue does the retrying (with backoff across invocations), so the SDK must not.
