@@ -4,16 +4,19 @@ Import time: each `functions/<name>/app.py` is loaded the way Lambda loads it
 (its folder first on sys.path, the module executed once) in a fresh
 interpreter, REPEAT times; wall and CPU time of the import alone are taken
 inside that process, beside two baselines: a bare handler (no imports) and a
-handler that imports only boto3 (what the Python runtime offers anyway). The
-runner imports `anthropic` on its first invocation, not at import: that is
-timed separately, in the same process, after the handler. One more run with
+handler that imports only boto3 (what the Python runtime offers anyway). Each
+is measured without bytecode (every module compiled at import) and with it;
+"as shipped" is whichever of the two the build gives Lambda: `make build`
+compiles the artifacts (.pyc, unchecked-hash), `sam build` alone does not. A
+later `import anthropic` in the same process is timed too (the runner imports
+it at init, for SnapStart, so there it costs nothing more). One more run with
 `python -X importtime` names the heaviest top-level imports.
 
 These run on this machine's x86_64 CPython (same version and the same package
 versions as the layers, from uv.lock), not on Lambda's arm64; compare the rows
 with each other, not with Lambda's INIT duration.
 
-Sizes: after `sam build` (run here when .aws-sam/build is missing or older than
+Sizes: after `make build` (run here when .aws-sam/build is missing or older than
 any source it is built from), the unzipped and zipped size of each function's
 own code and of each layer, and each function's total (code + its layers;
 Lambda's limit is 250 MB unzipped).
@@ -36,9 +39,10 @@ from typing import Any
 from bench import support
 
 REPEAT = 3
-# "as shipped": no .pyc (sam build ships none and Lambda cannot write them), every module compiled at import;
-# "precompiled": the same with compiled bytecode available.
-VARIANTS = ("as shipped", "precompiled")
+# Without .pyc every module is compiled at import (Lambda cannot write any); with them, not.
+VARIANTS = ("no bytecode", "bytecode")
+# Results of runs before the variants were named by what they are (bench/results/previous.json).
+_OLD_VARIANT_NAMES = {"as shipped": "no bytecode", "precompiled": "bytecode"}
 FUNCTIONS = ("api", "dispatcher", "runner")
 BUILD_DIR = support.REPO_ROOT / ".aws-sam" / "build"
 SAM = support.REPO_ROOT / ".tools" / "sam" / "bin" / "sam"
@@ -165,16 +169,19 @@ def build_is_stale() -> bool:
 
 
 def sam_build() -> dict[str, Any]:
-    """Run `sam build` as `make build` does; returns what happened."""
+    """Run `make build` (sam build, then the bytecode); returns what happened."""
     if not SAM.exists():
         return {"built": False, "error": f"{SAM} is missing: run `make sam-cli`"}
-    python313 = next(iter(sorted(Path("/root/.pyenv/versions").glob("3.13*/bin"))), None)
     env = support.clean_env({"SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"})
-    if python313 is not None:
-        env["PATH"] = f"{python313}:{env.get('PATH', '')}"
     started = time.perf_counter()
     done = subprocess.run(
-        [str(SAM), "build"], cwd=support.REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+        ["make", "--no-print-directory", "build"],
+        cwd=support.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -259,27 +266,48 @@ def measure(repeat: int = REPEAT, build: bool = True) -> dict[str, Any]:
         for name in FUNCTIONS:
             targets[name] = (support.REPO_ROOT / "functions" / name / "app.py", "anthropic" if name == "runner" else "")
         for path, extra in targets.values():
-            _probe(path, extra, pycache)  # compiles into the private cache: the "precompiled" variant reads it
+            _probe(path, extra, pycache)  # compiles into the private cache: the "bytecode" variant reads it
         samples: dict[str, dict[str, list[dict[str, float]]]] = {v: {name: [] for name in targets} for v in VARIANTS}
         for _ in range(repeat):  # interleaved, so a burst of load on the machine hits every target alike
             for name, (path, extra) in targets.items():
                 for variant in VARIANTS:
-                    samples[variant][name].append(_probe(path, extra, pycache if variant == "precompiled" else None))
+                    samples[variant][name].append(_probe(path, extra, pycache if variant == "bytecode" else None))
         heaviest = {name: heaviest_imports(path) for name, (path, _) in targets.items() if name in FUNCTIONS}
     build_info: dict[str, Any] = {"built": False, "stale": build_is_stale()}
     if build and build_info["stale"]:
         build_info.update(sam_build())
     build_info["stale_after"] = build_is_stale()
-    built_pyc = sum(1 for _ in BUILD_DIR.rglob("*.pyc")) if BUILD_DIR.exists() else 0
+    sources, compiled = build_bytecode()
     return {
         "repeat": repeat,
         "samples": samples,
         "heaviest": heaviest,
         "build": build_info,
-        "built_pyc_files": built_pyc,
+        "built_py_files": sources,
+        "built_pyc_files": compiled,
         "sizes": sizes() if (BUILD_DIR / "template.yaml").exists() else None,
         "load": support.load_average(),
     }
+
+
+def build_bytecode(build_dir: Path = BUILD_DIR) -> tuple[int, int]:
+    """(.py files in the build, how many of them have their python3.13 .pyc beside them)."""
+    tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
+    sources = compiled = 0
+    for source in build_dir.rglob("*.py") if build_dir.exists() else ():
+        sources += 1
+        compiled += (source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc").exists()
+    return sources, compiled
+
+
+def shipped_variant(result: dict[str, Any]) -> str:
+    """The variant Lambda gets from this build: with bytecode once (nearly) every module has it."""
+    sources, compiled = result.get("built_py_files", 0), result.get("built_pyc_files", 0)
+    return "bytecode" if sources and compiled >= 0.99 * sources else "no bytecode"
+
+
+def _samples(result: dict[str, Any]) -> dict[str, Any]:
+    return {_OLD_VARIANT_NAMES.get(name, name): by_handler for name, by_handler in result["samples"].items()}
 
 
 def _ms(values: Sequence[float]) -> str:
@@ -293,12 +321,14 @@ def _mb(size: float) -> str:
 
 def render(result: dict[str, Any]) -> str:
     rows = []
-    shipped, compiled = result["samples"]["as shipped"], result["samples"]["precompiled"]
-    for name in shipped:
+    samples = _samples(result)
+    plain, compiled = samples["no bytecode"], samples["bytecode"]
+    shipped = shipped_variant(result)
+    for name in plain:
         cells = [f"`{name}`" if name in FUNCTIONS else name]
-        for samples in (shipped[name], compiled[name]):
-            cells += [_ms([s["import_wall"] for s in samples]), _ms([s["import_cpu"] for s in samples])]
-        extra = [s for s in shipped[name] if "extra_wall" in s]
+        for variant in (plain[name], compiled[name]):
+            cells += [_ms([s["import_wall"] for s in variant]), _ms([s["import_cpu"] for s in variant])]
+        extra = [s for s in plain[name] if "extra_wall" in s]
         extra_pyc = [s for s in compiled[name] if "extra_wall" in s]
         cells.append(
             f"+ {_ms([s['extra_cpu'] for s in extra])} / {_ms([s['extra_cpu'] for s in extra_pyc])} "
@@ -307,25 +337,31 @@ def render(result: dict[str, Any]) -> str:
             else "-"
         )
         rows.append(cells)
+    built = (
+        f"the build ships {result.get('built_pyc_files', 0):,} .pyc for its {result.get('built_py_files', 0):,} .py "
+        f"files, so Lambda imports as in the **{shipped}** columns"
+    )
     out = [
         f"Handler import in a fresh CPython {sys.version.split()[0]} process (x86_64 here; Lambda runs arm64), "
-        f'median of {result["repeat"]} (min-max), ms. "As shipped": no bytecode (`sam build` ships '
-        f"{result.get('built_pyc_files', 0)} .pyc files and Lambda's /var/task and /opt are read-only), so every "
-        'module is compiled at each cold start; "precompiled": the same imports with .pyc available.',
+        f"median of {result['repeat']} (min-max), ms, without bytecode (every module compiled at import: Lambda's "
+        f"/var/task and /opt are read-only, so a function cannot cache it) and with it. As shipped: {built} "
+        "(`make build` compiles every artifact after `sam build`). The runner imports `anthropic` at init, so its "
+        "import figures include the SDK and SnapStart's snapshot holds it; the last column is a later "
+        "`import anthropic` in the same process.",
         "",
         support.md_table(
             [
                 "handler",
-                "as shipped: wall",
-                "as shipped: CPU",
-                "precompiled: wall",
-                "precompiled: CPU",
-                "first invocation, lazily (as shipped / precompiled)",
+                "no bytecode: wall",
+                "no bytecode: CPU",
+                "bytecode: wall",
+                "bytecode: CPU",
+                "then `import anthropic` (no bytecode / bytecode)",
             ],
             rows,
         ),
         "",
-        "Heaviest packages imported, as shipped (cumulative ms, one `-X importtime` run): "
+        "Heaviest packages imported, without bytecode (cumulative ms, one `-X importtime` run): "
         + "; ".join(
             f"`{name}`: " + ", ".join(f"{module} {ms:.0f}" for module, ms in result["heaviest"][name])
             for name in FUNCTIONS
@@ -335,7 +371,7 @@ def render(result: dict[str, Any]) -> str:
     size_info = result.get("sizes")
     build = result["build"]
     if build.get("built"):
-        how = f"`sam build` ran ({build['seconds']:.0f} s) because .aws-sam/build was older than its sources"
+        how = f"`make build` ran ({build['seconds']:.0f} s) because .aws-sam/build was older than its sources"
     elif build.get("error"):
         how = f"`sam build` failed or was skipped: {build['error'].splitlines()[-1] if build['error'] else ''}"
     elif build.get("stale"):
@@ -386,9 +422,11 @@ def render(result: dict[str, Any]) -> str:
 def headline(result: dict[str, Any]) -> dict[str, float]:
     """The figures compared from run to run (bench.run)."""
     out = {}
-    for variant, by_handler in result["samples"].items():
+    samples = _samples(result)
+    variants = {"as shipped": samples[shipped_variant(result)], "precompiled": samples["bytecode"]}
+    for label, by_handler in variants.items():
         for name in FUNCTIONS:
-            out[f"cold start {name}, {variant}: import CPU (ms)"] = (
+            out[f"cold start {name}, {label}: import CPU (ms)"] = (
                 support.median([s["import_cpu"] for s in by_handler[name]]) * 1000
             )
     if result.get("sizes"):

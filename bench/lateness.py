@@ -8,12 +8,11 @@ handler, and the fake model:
 - `lookahead`: the code as it is. A task created through the API with a run
   before the next tick is claimed by the API at once; the ticks claim
   everything due up to now + tick + 60 s; SQS holds each message until its
-  second (DelaySeconds). TICK_SECONDS is set to the ticker's period, as the
-  template sets it to the rule's.
-- `tick-only`: the same code with `Dispatcher.horizon(now)` returning `now`
-  (DISPATCH_LOOKAHEAD=off once Dispatcher takes a `lookahead` switch; until
-  then monkeypatched in that process only), so the API claims nothing ahead
-  and a tick claims only what is already due: a plain cron poller.
+  second (DelaySeconds). StackOptions.tick_seconds sets the functions'
+  TICK_SECONDS to the ticker's period, as the template sets it to the rule's.
+- `tick-only`: the same code with DISPATCH_LOOKAHEAD=off (the dispatcher's
+  horizon is `now`), so the API claims nothing ahead and a tick claims only
+  what is already due: a plain cron poller.
 
 In each, N `once` tasks are due evenly over SPAN_TICKS tick lengths, starting
 LEAD s ahead. Two in three exist from before (written to the table directly,
@@ -33,7 +32,6 @@ millisecond.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -93,20 +91,11 @@ def measure(
 def _one_mode(mode: str, tasks: int, tick: int, lead: int, span_ticks: int) -> dict[str, Any]:
     if mode not in HEADERS:
         raise ValueError(f"mode must be one of {tuple(HEADERS)}")
-    from agentcron.dispatch import Dispatcher
-    from agentcron.schedules import to_epoch
-
     seam = "as built"
     if mode == "tick-only":
-        # The switch asked of the lead: DISPATCH_LOOKAHEAD=off, read into Settings and passed
-        # to Dispatcher(lookahead=...). Until Dispatcher takes it, the same effect by hand,
-        # in this process only.
+        # Read by the functions' settings (the template does not set it; the default is on).
         os.environ["DISPATCH_LOOKAHEAD"] = "off"
-        if "lookahead" in inspect.signature(Dispatcher.__init__).parameters:
-            seam = "DISPATCH_LOOKAHEAD=off"
-        else:
-            seam = "Dispatcher.horizon monkeypatched"
-            setattr(Dispatcher, "horizon", lambda self, now: to_epoch(now))  # noqa: B010
+        seam = "DISPATCH_LOOKAHEAD=off"
 
     import requests
     from agentcron_local import tokens
@@ -155,11 +144,6 @@ def _one_mode(mode: str, tasks: int, tick: int, lead: int, span_ticks: int) -> d
     with LocalStack(options, service_factories=[model_for, ticker, poller], out=sys.stderr) as stack:
         from agentcron import wiring
 
-        # StackOptions.tick_seconds sets only the ticker's period; the functions still read
-        # TICK_SECONDS=300 from the template, and the lookahead would reach 360 s ahead. Make the
-        # functions agree with the ticker, as the template makes them agree with the rule.
-        os.environ["TICK_SECONDS"] = str(tick)
-        wiring.reset()
         # The runner's cold start (anthropic import) is not what is measured here.
         runner_holder["handler"] = load_function_handler("runner")
         import anthropic  # noqa: F401

@@ -2,8 +2,8 @@
 
 Two kinds of event arrive here:
 - the `rate(5 minutes)` tick (source `aws.events`, detail-type `Scheduled
-  Event`): claim and queue everything due before the next tick, recover
-  stragglers;
+  Event`): recover stragglers, claim and queue everything due before the next
+  tick, within the invocation's time (the rest stays due for the next tick);
 - a "run task X" event from the console, EventBridge Scheduler or a test
   (`{"task_id": ..., "owner": ...}` in `detail` or at the top level): run that
   task now, as the owner's "run now" would.
@@ -57,5 +57,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return {"status": "refused", "reason": error.detail}
         logger.info("run-task event queued a run", extra={"run_id": run.id})
         return {"status": "queued", "run_id": run.id}
-    report = dispatcher().tick()
+    # What is left of this invocation: the tick leaves what it cannot finish to the next one.
+    report = dispatcher().tick(time_left=lambda: context.get_remaining_time_in_millis() / 1000)
     return {"status": "ticked", **report.summary()}

@@ -246,7 +246,8 @@ def _configure_local(parser: argparse.ArgumentParser) -> None:
         "--tick",
         type=float,
         default=None,
-        help="seconds between dispatcher ticks (default: the template's TickSeconds, 300, like production)",
+        help="seconds between dispatcher ticks, and the functions' TICK_SECONDS (the lookahead) with it "
+        "(default: the template's TickSeconds, 300, like production)",
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import sys
 import threading
@@ -139,7 +140,8 @@ class StackOptions:
     state_dir: Path | None = None  # None: tokens.state_dir() ($AGENTCRON_STATE_DIR or <repo>/.local-state)
     verbose: bool = False
     access_log: bool = True
-    tick_seconds: float | None = None  # None: the template's TickSeconds (300, like production)
+    # The ticker's period and the functions' TICK_SECONDS; None: the template's TickSeconds (300, like production).
+    tick_seconds: float | None = None
     persist: bool = True  # keep tasks, runs and transcripts in the state dir across restarts
     snapshot_seconds: float = 1.0
 
@@ -198,6 +200,11 @@ class LocalStack:
             resources_env = create_resources(
                 self.moto.endpoint, prefix=opts.prefix, template_path=opts.template_path, region=opts.region
             )
+            if opts.tick_seconds is not None:
+                # The functions' lookahead (and the API's near-term claim) must match the
+                # ticker's period, as the template makes TICK_SECONDS match the rule's rate.
+                # The variable holds whole seconds: a fractional tick rounds up.
+                resources_env["TICK_SECONDS"] = str(max(1, math.ceil(opts.tick_seconds)))
             self.env = {**aws_env, **resources_env}
             self._set_env(resources_env)
             # A function container built its clients for the previous stack's endpoint

@@ -9,7 +9,15 @@ blindly, and a run can never be created twice.
 
 Lookahead: everything due up to `now + tick + margin` is claimed now and sent
 with `DelaySeconds = scheduled_for - now`, so a run starts at its second,
-not up to a tick late.
+not up to a tick late. (DISPATCH_LOOKAHEAD=off claims only what is due
+already: a plain cron poller, kept for comparison.)
+
+Cost per claim, which bounds how many tasks one tick can claim: the Stores
+(boto3 resources) are built once per container and lent to the shard threads,
+and the claimed runs' messages go out ten to a SendMessageBatch across claims.
+When the invocation is about to run out of time, the tick stops taking new
+work and leaves it to the next tick; every claim is conditional, so whatever
+it did not reach is still due and nothing is half done.
 
 Overlap (skip / buffer_one) is decided when a run starts (agentcron.execution),
 not here: with lookahead, whether the previous run is still running at an
@@ -18,10 +26,14 @@ occurrence's time is only knowable at that time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,7 +42,7 @@ from agentcron.errors import Conflict, NotFound
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunStatus, Task, Trigger
 from agentcron.observability import logger, metrics
-from agentcron.queue import RunMessage, RunQueue
+from agentcron.queue import MAX_BATCH_ENTRIES, RunMessage, RunQueue
 from agentcron.schedules import from_epoch, next_occurrences, to_epoch
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, RunsAlreadyExist, Store
 
@@ -41,6 +53,14 @@ MAX_CLAIMS_PER_TASK_PER_TICK = 64
 MAX_MISSED_COUNTED = 10_000
 # A RUNNING run whose runner went silent this long past its timeout is recovered.
 LEASE_MARGIN_SECONDS = 60
+# Shards worked at once, each by a thread of its own (the work is mostly waiting on DynamoDB).
+MAX_SHARD_THREADS = 8
+# A claimed run's message waits at most this long for others to share its SendMessageBatch
+# (its DelaySeconds is computed when it is sent, so a run due later loses nothing by waiting).
+MAX_SEND_HOLD_SECONDS = 1.0
+# A tick takes no new claim or recovery once less than this is left of its invocation:
+# time to finish the claim in hand, send what was claimed and report.
+TIME_RESERVE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -146,6 +166,10 @@ class TickReport:
     resent: list[str] = field(default_factory=list)
     timed_out: list[str] = field(default_factory=list)
     errors: int = 0
+    # Claimed (or recovered) runs whose message SQS refused: still QUEUED, recovery re-sends them.
+    unsent: list[str] = field(default_factory=list)
+    # Shards whose work stopped early because the invocation was running out of time.
+    shards_out_of_time: int = 0
 
     def merge(self, other: TickReport) -> None:
         self.claimed += other.claimed
@@ -154,6 +178,8 @@ class TickReport:
         self.resent += other.resent
         self.timed_out += other.timed_out
         self.errors += other.errors
+        self.unsent += other.unsent
+        self.shards_out_of_time += other.shards_out_of_time
 
     def summary(self) -> dict[str, int]:
         return {
@@ -163,7 +189,81 @@ class TickReport:
             "resent": len(self.resent),
             "timed_out": len(self.timed_out),
             "errors": self.errors,
+            "unsent": len(self.unsent),
+            "shards_out_of_time": self.shards_out_of_time,
         }
+
+
+@dataclass(frozen=True)
+class TimeBudget:
+    """What is left of the invocation (Lambda's context.get_remaining_time_in_millis, in
+    seconds), and how much of it the tick keeps for finishing: no limit without `time_left`."""
+
+    time_left: Callable[[], float] | None = None
+    reserve_seconds: float = TIME_RESERVE_SECONDS
+
+    def spent(self) -> bool:
+        return self.time_left is not None and self.time_left() < self.reserve_seconds
+
+
+class StorePool:
+    """Stores lent to the threads that work the shards, kept for the container's life.
+
+    Building a Store builds a boto3 resource (~100 ms of CPU from a fresh boto3
+    session, a few ms from a warm one), and a resource must never be used by two
+    threads at once: so a Store is lent to one thread at a time and taken back,
+    not built again per shard and per tick."""
+
+    def __init__(self, factory: Callable[[], Store]) -> None:
+        self._factory = factory
+        self._idle: list[Store] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def lease(self) -> Iterator[Store]:
+        with self._lock:
+            store = self._idle.pop() if self._idle else None
+        if store is None:
+            store = self._factory()
+        try:
+            yield store
+        finally:
+            with self._lock:
+                self._idle.append(store)
+
+
+class Outbox:
+    """Claimed runs waiting for their message, sent ten to a SendMessageBatch across claims.
+
+    One per thread (a shard's work, or one API claim). A run waits for company at most
+    `hold_seconds`, and never past `flush()`, which the owner calls when its work ends.
+    SQS refusing a message (the whole request, or one entry of it) leaves that run QUEUED:
+    recovery re-sends it after its grace, as for any message lost after a claim."""
+
+    def __init__(self, send: Callable[[list[Run]], list[str]], *, hold_seconds: float = MAX_SEND_HOLD_SECONDS) -> None:
+        self._send = send
+        self._hold_seconds = hold_seconds
+        self._pending: list[Run] = []
+        self._oldest = 0.0  # time.monotonic() when the oldest pending run was added
+        self.unsent: list[str] = []
+
+    def add(self, runs: Iterable[Run]) -> None:
+        if not self._pending:
+            self._oldest = time.monotonic()
+        self._pending += runs
+        while len(self._pending) >= MAX_BATCH_ENTRIES:
+            self._send_now(MAX_BATCH_ENTRIES)
+        if self._pending and time.monotonic() - self._oldest >= self._hold_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        while self._pending:
+            self._send_now(MAX_BATCH_ENTRIES)
+
+    def _send_now(self, count: int) -> None:
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        self._oldest = time.monotonic()
+        self.unsent += self._send(batch)
 
 
 class Dispatcher:
@@ -174,49 +274,85 @@ class Dispatcher:
         *,
         shards: int,
         tick_seconds: int,
+        lookahead: bool = True,
+        send_hold_seconds: float = MAX_SEND_HOLD_SECONDS,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._store_factory = store_factory
-        self.store = store_factory()
+        self._stores = StorePool(store_factory)
+        self.send_hold_seconds = send_hold_seconds
         self.queue = queue
         self.shards = shards
         self.tick_seconds = tick_seconds
+        self.lookahead = lookahead
         self.clock = clock or (lambda: datetime.now(UTC).replace(microsecond=0))
 
     def horizon(self, now: datetime) -> int:
+        """The latest occurrence this tick claims: up to the next tick (and a margin) with
+        lookahead; without it, only what is due already."""
+        if not self.lookahead:
+            return to_epoch(now)
         return to_epoch(now) + self.tick_seconds + LOOKAHEAD_MARGIN_SECONDS
 
     # ---- the tick --------------------------------------------------------
 
-    def tick(self) -> TickReport:
-        """Claim and queue everything due before the next tick, on every shard
-        in parallel, then recover runs that were claimed but never ran."""
+    def tick(self, *, time_left: Callable[[], float] | None = None) -> TickReport:
+        """Recover runs that were claimed but never ran, then claim and queue everything
+        due before the next tick, on every shard in parallel. `time_left`: seconds left of
+        the invocation; the tick stops taking new work when it runs low."""
         now = self.clock()
+        budget = TimeBudget(time_left)
         report = TickReport()
-        with ThreadPoolExecutor(max_workers=min(self.shards, 8)) as pool:
-            for shard_report in pool.map(lambda s: self._tick_shard(str(s), now), range(self.shards)):
+        with ThreadPoolExecutor(max_workers=min(self.shards, MAX_SHARD_THREADS)) as pool:
+            for shard_report in pool.map(lambda s: self._tick_shard(str(s), now, budget), range(self.shards)):
                 report.merge(shard_report)
         self._publish(report)
         logger.info("tick done", extra={"tick": report.summary()})
         return report
 
-    def _tick_shard(self, shard: str, now: datetime) -> TickReport:
-        store = self._store_factory()  # one per thread: boto3 resources are not thread-safe
+    def _tick_shard(self, shard: str, now: datetime, budget: TimeBudget) -> TickReport:
         report = TickReport()
-        for task in store.due_tasks(shard, self.horizon(now)):
+        with self._stores.lease() as store:
+            outbox = self._outbox(now)
             try:
-                report.merge(self.claim_task(task, now, store=store))
-            except (ClientError, BotoCoreError):
-                # One contended or throttled task must not stop the rest of its
-                # shard; its occurrence is still due and the next tick claims it.
-                logger.exception("claim failed; the next tick retries", extra={"task_id": task.id})
-                report.errors += 1
-        report.merge(self.recover(shard, now, store=store))
+                # Recovery first: it is bounded, and the runs it finds are late already.
+                report.merge(self._recover(shard, now, store, outbox, budget))
+                if not report.shards_out_of_time:
+                    report.merge(self._claim_shard(shard, now, store, outbox, budget))
+            finally:
+                outbox.flush()
+                report.unsent += outbox.unsent
         return report
 
-    def claim_task(self, task: Task, now: datetime, *, store: Store | None = None) -> TickReport:
-        """Claim every occurrence of `task` inside the horizon and queue the runs."""
-        store = store or self.store
+    def _claim_shard(self, shard: str, now: datetime, store: Store, outbox: Outbox, budget: TimeBudget) -> TickReport:
+        report = TickReport()
+        for task in store.due_tasks(shard, self.horizon(now)):
+            if budget.spent():
+                # The rest of the shard is still due (claims are conditional): the next tick takes it.
+                logger.warning("out of time; the next tick claims the rest of the shard", extra={"shard": shard})
+                report.shards_out_of_time += 1
+                break
+            try:
+                report.merge(self._claim_task(task, now, store, outbox))
+            except (ClientError, BotoCoreError):
+                # One contended or throttled task must not stop the rest of its shard; its
+                # occurrence is still due and the next tick claims it.
+                logger.exception("claim failed; the next tick retries", extra={"task_id": task.id})
+                report.errors += 1
+        return report
+
+    def claim_task(self, task: Task, now: datetime) -> TickReport:
+        """Claim every occurrence of `task` inside the horizon and queue the runs
+        (the API's near-term claim: its messages are sent before this returns)."""
+        with self._stores.lease() as store:
+            outbox = self._outbox(now)
+            try:
+                report = self._claim_task(task, now, store, outbox)
+            finally:
+                outbox.flush()
+            report.unsent += outbox.unsent
+        return report
+
+    def _claim_task(self, task: Task, now: datetime, store: Store, outbox: Outbox) -> TickReport:
         report = TickReport()
         horizon = self.horizon(now)
         current: Task | None = task
@@ -240,7 +376,7 @@ class Dispatcher:
                 report.lost += 1
                 current = store.get_task_by_id(current.id)
                 continue
-            self._send(plan.queued, now)
+            outbox.add(plan.queued)
             report.claimed += plan.queued
             report.missed += [run for run in plan.runs if run.status == RunStatus.MISSED]
             current = current.model_copy(
@@ -263,7 +399,7 @@ class Dispatcher:
 
     # ---- recovery ----------------------------------------------------------
 
-    def recover(self, shard: str, now: datetime, *, store: Store | None = None) -> TickReport:
+    def _recover(self, shard: str, now: datetime, store: Store, outbox: Outbox, budget: TimeBudget) -> TickReport:
         """Runs claimed but never finished, found through the sparse Active index.
 
         QUEUED past its grace: the message was lost (a crash between claim and
@@ -272,17 +408,20 @@ class Dispatcher:
         mid-run, so queue it again while attempts remain, else TIMED_OUT.
         Every write is conditional on the deadline we saw, so when several
         dispatchers recover the same run, exactly one acts."""
-        store = store or self.store
         report = TickReport()
         now_epoch = to_epoch(now)
         new_deadline = now_epoch + QUEUED_GRACE_SECONDS
         for run in store.overdue_active_runs(shard, now_epoch):
             if run.active_until is None:
                 continue
+            if budget.spent():
+                logger.warning("out of time; the next tick recovers the rest of the shard", extra={"shard": shard})
+                report.shards_out_of_time += 1
+                break
             try:
                 if run.status == RunStatus.QUEUED:
                     if store.bump_active_deadline(run, seen_until=run.active_until, new_until=new_deadline):
-                        self._send([run], now)
+                        outbox.add([run])
                         report.resent.append(run.id)
                     continue
                 task = store.get_task_by_id(run.task_id)
@@ -297,7 +436,7 @@ class Dispatcher:
                         active_until=new_deadline,
                         expect_active_until=run.active_until,
                     )
-                    self._send([requeued.model_copy(update={"scheduled_for": now})], now)
+                    outbox.add([requeued.model_copy(update={"scheduled_for": now})])
                     report.resent.append(run.id)
                 else:
                     timed_out = store.transition_run(
@@ -323,7 +462,11 @@ class Dispatcher:
 
     # ---- sending -----------------------------------------------------------
 
-    def _send(self, runs: Iterable[Run], now: datetime) -> None:
+    def _outbox(self, now: datetime) -> Outbox:
+        return Outbox(partial(self._send, now=now), hold_seconds=self.send_hold_seconds)
+
+    def _send(self, runs: list[Run], now: datetime) -> list[str]:
+        """One SendMessageBatch (at most ten runs); returns the ids SQS refused."""
         # The delay counts from the moment of sending, not from the tick's start:
         # a tick over many tasks takes a while, and each run would be late by that much.
         now_epoch = max(to_epoch(now), to_epoch(self.clock()))
@@ -331,17 +474,18 @@ class Dispatcher:
             (RunMessage(run_id=r.id, task_id=r.task_id, owner=r.owner), max(0, to_epoch(r.scheduled_for) - now_epoch))
             for r in runs
         ]
-        if not batch:
-            return
         failed = self.queue.send_batch(batch)
         for run_id in failed:
             # Stays QUEUED; the next tick's recovery re-sends it.
             logger.warning("run claimed but not queued; recovery will re-send", extra={"run_id": run_id})
         for _, delay in batch:
             metrics.add_metric(name="PlannedDelay", unit=MetricUnit.Seconds, value=delay)
+        return failed
 
     def _publish(self, report: TickReport) -> None:
         metrics.add_metric(name="RunsClaimed", unit=MetricUnit.Count, value=len(report.claimed))
         metrics.add_metric(name="RunsMissed", unit=MetricUnit.Count, value=len(report.missed))
         metrics.add_metric(name="ClaimsLost", unit=MetricUnit.Count, value=report.lost)
         metrics.add_metric(name="RunsResent", unit=MetricUnit.Count, value=len(report.resent))
+        metrics.add_metric(name="RunsUnsent", unit=MetricUnit.Count, value=len(report.unsent))
+        metrics.add_metric(name="ShardsOutOfTime", unit=MetricUnit.Count, value=report.shards_out_of_time)

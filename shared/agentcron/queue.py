@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 MAX_DELAY_SECONDS = 900  # SQS's own ceiling for DelaySeconds
+MAX_BATCH_ENTRIES = 10  # SQS's own ceiling for SendMessageBatch
 
 
 class RunMessage(BaseModel):
@@ -29,22 +31,28 @@ class RunMessage(BaseModel):
 
 
 class RunQueue:
+    """Used from several threads at once (the dispatcher's shards): a boto3 client is
+    thread-safe, making one is not, so the lazy client is made under a lock."""
+
     def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
         self._client: Any = client
+        self._client_lock = threading.Lock()
 
     @property
     def client(self) -> SQSClient:
-        if self._client is None:
-            self._client = boto3.client("sqs")
-        return self._client  # type: ignore[no-any-return]
+        with self._client_lock:
+            if self._client is None:
+                self._client = boto3.client("sqs")
+            return self._client  # type: ignore[no-any-return]
 
     def send_batch(self, messages: list[tuple[RunMessage, int]]) -> list[str]:
-        """Send (message, delay) pairs ten at a time; returns the run ids that
-        could not be sent (they stay QUEUED and recovery re-sends them)."""
+        """Send (message, delay) pairs ten to a SendMessageBatch; returns the run ids
+        that could not be sent, each failed entry on its own or a whole failed request's
+        (they stay QUEUED and recovery re-sends them)."""
         failed: list[str] = []
-        for start in range(0, len(messages), 10):
-            chunk = messages[start : start + 10]
+        for start in range(0, len(messages), MAX_BATCH_ENTRIES):
+            chunk = messages[start : start + MAX_BATCH_ENTRIES]
             entries = [
                 {
                     "Id": str(index),

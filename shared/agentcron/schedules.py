@@ -37,7 +37,7 @@ import heapq
 import importlib.resources
 import re
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Final, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -240,6 +240,10 @@ def _check_field(field: str, index: int) -> str:
     return normalised
 
 
+# Pure, and a cron schedule is validated each time a task is read (the dispatcher reads
+# every due task): ~1 ms of croniter per read, for a handful of distinct expressions.
+# Only results are cached; an invalid expression raises again each time.
+@lru_cache(maxsize=1024)
 def _check_expression(expression: str) -> str:
     fields = expression.split()
     if len(fields) == 1 and fields[0].startswith("@"):

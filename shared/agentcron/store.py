@@ -162,14 +162,22 @@ def _is_condition_failure(error: ClientError) -> bool:
 
 
 class Store:
-    def __init__(self, table_name: str, *, due_shards: int, table: Table | None = None) -> None:
-        # A session of its own: boto3 resources are not thread-safe, and the
-        # dispatcher works its shards from several threads, one Store each.
-        self.table: Table = (
-            table
-            if table is not None
-            else boto3.session.Session().resource("dynamodb", config=_RETRIES).Table(table_name)
-        )
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        due_shards: int,
+        table: Table | None = None,
+        session: boto3.session.Session | None = None,
+    ) -> None:
+        # A boto3 resource is not thread-safe, so a Store is used by one thread at a time
+        # (the dispatcher lends its shard threads one each). `session`: a warm session to
+        # build the resource from (agentcron.wiring's; the caller serialises its use), else
+        # a fresh one, which costs ~100 ms of CPU to load the service's models.
+        if table is None:
+            maker = session if session is not None else boto3.session.Session()
+            table = maker.resource("dynamodb", config=_RETRIES).Table(table_name)
+        self.table: Table = table
         self.table_name = table_name
         self.due_shards = due_shards
         self._client = self.table.meta.client
@@ -647,17 +655,13 @@ class Store:
     def record_outcome(self, run: Run, *, failed: bool | None) -> Task | None:
         """After a run leaves RUNNING: release the task's running marker (if
         this run holds it), store the last-run summary and the failure streak
-        (`failed` None: neither success nor failure, e.g. waiting for input)."""
-        try:
-            self.table.update_item(
-                Key=task_key(run.task_id),
-                UpdateExpression="REMOVE running_run_id, running_until",
-                ConditionExpression="running_run_id = :run",
-                ExpressionAttributeValues={":run": run.id},
-            )
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
+        (`failed` None: neither success nor failure, e.g. waiting for input).
+        Returns the task as it is now; None when it is gone.
+
+        One write when the run holds the marker (the usual case); when another
+        run holds it (overlap `allow`) or nobody does, a second write stores
+        the outcome alone. Every write of the task also rewrites its index
+        entries, so the usual case must not pay for two."""
         summary = {
             "id": run.id,
             "status": run.status.value,
@@ -675,15 +679,26 @@ class Store:
         try:
             result = self.table.update_item(
                 Key=task_key(run.task_id),
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(PK)",
-                ExpressionAttributeValues=values,
+                UpdateExpression=f"{update} REMOVE running_run_id, running_until",
+                ConditionExpression="running_run_id = :run",
+                ExpressionAttributeValues={**values, ":run": run.id},
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _is_condition_failure(error):
-                return None
-            raise
+            if not _is_condition_failure(error):
+                raise
+            try:
+                result = self.table.update_item(
+                    Key=task_key(run.task_id),
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as again:
+                if _is_condition_failure(again):
+                    return None
+                raise
         return Task.model_validate(_plain(result["Attributes"]))
 
     def auto_pause(self, task_id: str, reason: str, now: datetime) -> bool:

@@ -5,6 +5,7 @@ and SQS holds them with DelaySeconds)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -78,3 +79,45 @@ def test_run_message_arrives_at_its_time_although_the_tick_is_300s(local: Any) -
     lateness = delivered_at - due.timestamp()
     assert -0.5 <= lateness <= DELIVERY_TOLERANCE_SECONDS, f"delivered {lateness:+.2f} s from its time"
     assert tickers[0].ticks == 1, "only the start-up tick happened"
+
+
+def test_a_shorter_tick_shortens_the_functions_lookahead_too(tmp_path: Path) -> None:
+    tickers: list[DispatcherTicker] = []
+
+    def ticker(stack: LocalStack) -> DispatcherTicker:
+        made = ticker_for(stack)
+        tickers.append(made)
+        return made
+
+    options = StackOptions(
+        port=0, moto_port=0, state_dir=tmp_path / "state", access_log=False, persist=False, tick_seconds=20
+    )
+    before = os.environ.get("TICK_SECONDS")
+    with LocalStack(options, service_factories=[ticker]) as stack:
+        assert tickers[0].tick_seconds == 20
+        assert stack.env["TICK_SECONDS"] == os.environ["TICK_SECONDS"] == "20"
+        auth = {"Authorization": f"Bearer {tokens.issue_token('alice')}"}
+        now = datetime.now(UTC).replace(microsecond=0)
+        claimed = {}
+        for name, seconds in (("inside", 60), ("outside", 120)):
+            # The API claims what falls before now + tick + 60 s: 80 s with this tick, 360 s with the template's.
+            at = (now + timedelta(seconds=seconds)).isoformat()
+            created = requests.post(
+                f"{stack.api_url}/v1/tasks",
+                json={"name": name, "prompt": "hello", "schedule": {"type": "once", "at": at}},
+                headers=auth,
+                timeout=10,
+            )
+            assert created.status_code == 201, created.text
+            runs = requests.get(f"{stack.api_url}/v1/tasks/{created.json()['id']}/runs", headers=auth, timeout=10)
+            claimed[name] = [run["status"] for run in runs.json()["items"]]
+        assert claimed == {"inside": ["QUEUED"], "outside": []}
+    assert os.environ.get("TICK_SECONDS") == before, "the stack leaves the environment as it found it"
+
+
+def test_a_fractional_tick_gives_the_functions_whole_seconds(tmp_path: Path) -> None:
+    options = StackOptions(
+        port=0, moto_port=0, state_dir=tmp_path / "state", access_log=False, persist=False, tick_seconds=2.5
+    )
+    with LocalStack(options, service_factories=[]) as stack:
+        assert stack.env["TICK_SECONDS"] == "3"

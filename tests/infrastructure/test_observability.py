@@ -66,9 +66,13 @@ def test_dashboard_is_valid_json_and_shows_emitted_metrics() -> None:
 def test_alarms_watch_emitted_metrics() -> None:
     sam = iam.load_sam_template()
     alarms = {k: v for k, v in sam["Resources"].items() if v["Type"] == "AWS::CloudWatch::Alarm"}
-    assert {"RunFailureRateAlarm", "StartLatenessAlarm", "RunDeadLetterQueueAlarm", "DispatcherErrorsAlarm"} <= set(
-        alarms
-    )
+    assert {
+        "RunFailureRateAlarm",
+        "StartLatenessAlarm",
+        "RunDeadLetterQueueAlarm",
+        "DispatcherErrorsAlarm",
+        "DispatcherOutOfTimeAlarm",
+    } <= set(alarms)
     watched = set().union(*(agentcron_metrics(alarm["Properties"]) for alarm in alarms.values()))
-    assert {"RunsFailed", "RunsSucceeded", "RunsTimedOut", "StartLateness"} <= watched
+    assert {"RunsFailed", "RunsSucceeded", "RunsTimedOut", "StartLateness", "ShardsOutOfTime"} <= watched
     assert watched <= emitted_metric_names()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentcron.dispatch import TIME_RESERVE_SECONDS
 
 from tests.infrastructure import iam
 
@@ -126,13 +127,22 @@ def test_function_sizes(sam: dict[str, Any], resources: dict[str, Any]) -> None:
         props(resources, "DispatcherFunction")["MemorySize"],
         props(resources, "DispatcherFunction")["Timeout"],
     ) == (
-        512,
+        1769,
         120,
     )
     runner = props(resources, "RunnerFunction")
     assert runner["MemorySize"] == 1024
     assert runner["Timeout"] == {"Ref": "RunnerTimeoutSeconds"}
     assert iam.parameter_default(sam, "RunnerTimeoutSeconds") == 330
+
+
+def test_the_dispatcher_has_time_for_its_reserve_and_ends_before_the_next_tick(resources: dict[str, Any]) -> None:
+    timeout = props(resources, "DispatcherFunction")["Timeout"]
+    schedule = props(resources, "DispatcherFunction")["Events"]["DispatchSchedule"]["Properties"]["Schedule"]
+    assert schedule == "rate(5 minutes)"
+    # Most of the invocation claims; the reserve only finishes the claim in hand and sends.
+    assert timeout >= 4 * TIME_RESERVE_SECONDS
+    assert timeout < 300, "a tick still running when the next one starts doubles the contention"
 
 
 @pytest.mark.parametrize("function_id", sorted(FUNCTIONS))

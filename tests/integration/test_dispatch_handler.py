@@ -89,6 +89,8 @@ def test_tick_event_claims_what_is_due_before_the_next_tick(
         "resent": 0,
         "timed_out": 0,
         "errors": 0,
+        "unsent": 0,
+        "shards_out_of_time": 0,
     }
     runs = task_runs(aws_env["TABLE_NAME"], due.id)
     assert [to_epoch(r.scheduled_for) for r in runs] == expected
@@ -203,6 +205,8 @@ def test_tick_recovers_a_queued_run_whose_message_was_lost(handler: Any, aws_env
         "resent": 1,
         "timed_out": 0,
         "errors": 0,
+        "unsent": 0,
+        "shards_out_of_time": 0,
     }
     assert receive_now(aws_env["RUN_QUEUE_URL"]) == [{"run_id": run.id, "task_id": task.id, "owner": task.owner}]
     again = invoke(handler, load_event("dispatcher-tick.json"))
