@@ -266,6 +266,17 @@ class Outbox:
         self.unsent += self._send(batch)
 
 
+def _listing[T](items: Iterator[T], what: str, shard: str, report: TickReport) -> Iterator[T]:
+    """The items of one shard's query, paged lazily. A page that fails (throttled, say)
+    ends this shard's listing, not the whole tick: what it did not reach is still in
+    the index for the next tick, and the other shards go on."""
+    try:
+        yield from items
+    except (ClientError, BotoCoreError):
+        logger.exception(f"{what} query failed; the next tick takes the rest of the shard", extra={"shard": shard})
+        report.errors += 1
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -325,7 +336,7 @@ class Dispatcher:
 
     def _claim_shard(self, shard: str, now: datetime, store: Store, outbox: Outbox, budget: TimeBudget) -> TickReport:
         report = TickReport()
-        for task in store.due_tasks(shard, self.horizon(now)):
+        for task in _listing(store.due_tasks(shard, self.horizon(now)), "due", shard, report):
             if budget.spent():
                 # The rest of the shard is still due (claims are conditional): the next tick takes it.
                 logger.warning("out of time; the next tick claims the rest of the shard", extra={"shard": shard})
@@ -411,7 +422,7 @@ class Dispatcher:
         report = TickReport()
         now_epoch = to_epoch(now)
         new_deadline = now_epoch + QUEUED_GRACE_SECONDS
-        for run in store.overdue_active_runs(shard, now_epoch):
+        for run in _listing(store.overdue_active_runs(shard, now_epoch), "recovery", shard, report):
             if run.active_until is None:
                 continue
             if budget.spent():
@@ -458,6 +469,11 @@ class Dispatcher:
                     report.timed_out.append(run.id)
             except (Conflict, NotFound):
                 continue  # another dispatcher or the runner moved it first
+            except (ClientError, BotoCoreError):
+                # Throttled, say: this run stays overdue and the next tick recovers it;
+                # the rest of the shard goes on.
+                logger.exception("recovery of a run failed; the next tick retries", extra={"run_id": run.id})
+                report.errors += 1
         return report
 
     # ---- sending -----------------------------------------------------------

@@ -27,7 +27,8 @@ from agentcron.dispatch import Dispatcher, TickReport
 from agentcron.ids import scheduled_run_id
 from agentcron.models import RunStatus
 from agentcron.schedules import from_epoch, to_epoch
-from agentcron.store import Store
+from agentcron.store import DUE_INDEX, Store, shard_of
+from boto3.dynamodb.conditions import AttributeBase, ConditionBase
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
@@ -248,6 +249,72 @@ def test_a_transaction_cancelled_for_throttling_is_retried_not_taken_as_a_lost_c
     assert sorted(r.id for r in report.claimed) == sorted(runs.values())
 
 
+def condition_values(condition: Any) -> Iterator[Any]:
+    """The values a boto3 condition compares with (it is built into an expression later, inside the call)."""
+    for value in condition.get_expression()["values"]:
+        if isinstance(value, ConditionBase):
+            yield from condition_values(value)
+        elif not isinstance(value, AttributeBase):
+            yield value
+
+
+def querying(index: str, shard: str) -> Callable[[dict[str, Any]], bool]:
+    """A Query of `index` for one shard (the value its key condition names)."""
+    return lambda params: (
+        params.get("IndexName") == index and shard in condition_values(params["KeyConditionExpression"])
+    )
+
+
+def test_a_shard_whose_due_query_is_throttled_does_not_stop_the_tick(
+    aws_env: dict[str, str], store: Store, throttle: Throttle
+) -> None:
+    runs = once_tasks(store, 12)
+    shards = int(aws_env["DUE_SHARDS"])
+    on_shard = {task_id: shard_of(task_id, shards) for task_id in runs}
+    throttled_shard = on_shard[next(iter(runs))]
+    spared = {runs[t] for t, shard in on_shard.items() if shard != throttled_shard}
+    assert spared and len(spared) < len(runs), "tasks on the throttled shard and on others"
+    throttle.add("Query", querying(DUE_INDEX, throttled_shard))
+    clock, journal = Clock(T), Journal()
+
+    first = dispatcher(aws_env, clock, journal, "d1").tick()
+
+    assert first.errors == 1, "the failed query is counted, and the tick still reports"
+    assert {r.id for r in first.claimed} == spared
+    throttle.clear()
+    clock.advance(60)
+    second = dispatcher(aws_env, clock, journal, "d2").tick()
+    assert {r.id for r in second.claimed} == set(runs.values()) - spared
+    assert Counter(journal.run_ids()) == Counter(dict.fromkeys(runs.values(), 1))
+
+
+def test_a_throttled_recovery_write_leaves_the_run_for_the_next_tick_and_recovers_the_rest(
+    aws_env: dict[str, str], store: Store, throttle: Throttle
+) -> None:
+    runs = once_tasks(store, 2)
+    clock, journal = Clock(T), Journal()
+    # Claimed, but their messages lost (a queue that refuses everything).
+    lost = Dispatcher(
+        lambda: Store(aws_env["TABLE_NAME"], due_shards=int(aws_env["DUE_SHARDS"])),
+        RecordingRunQueue(aws_env["RUN_QUEUE_URL"] + "-gone", journal, name="lost", clock=clock),
+        shards=int(aws_env["DUE_SHARDS"]),
+        tick_seconds=TICK,
+        clock=clock,
+    ).tick()
+    assert sorted(lost.unsent) == sorted(runs.values())
+    first_run = sorted(runs.values())[0]
+    throttle.add("UpdateItem", mentions(first_run), times=1)
+
+    clock.set(T + timedelta(seconds=200))  # both past their grace (E+60+120)
+    first = dispatcher(aws_env, clock, journal, "d1").tick()
+
+    assert first.errors == 1 and first.resent == [r for r in sorted(runs.values()) if r != first_run]
+    clock.advance(60)
+    second = dispatcher(aws_env, clock, journal, "d2").tick()
+    assert second.resent == [first_run] and second.errors == 0
+    assert Counter(journal.run_ids()) == Counter(dict.fromkeys(runs.values(), 1))
+
+
 # ---- the runner's run updates ----------------------------------------------------------------
 
 
@@ -305,7 +372,7 @@ def test_a_throttled_outcome_write_is_recovered_after_the_lease_and_the_history_
         tick_seconds=TICK,
         clock=Clock(after_lease),
     )
-    assert total([recovery.recover(str(s), after_lease) for s in range(shards)]).resent == [queued["id"]]
+    assert recovery.tick().resent == [queued["id"]]
     run = runner.pump(queued["id"], until=frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT"}), timeout=30)
 
     assert run["status"] == "SUCCEEDED" and run["attempt"] == 2
