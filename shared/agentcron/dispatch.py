@@ -61,6 +61,8 @@ MAX_SEND_HOLD_SECONDS = 1.0
 # A tick takes no new claim or recovery once less than this is left of its invocation:
 # time to finish the claim in hand, send what was claimed and report.
 TIME_RESERVE_SECONDS = 15.0
+# The longest a re-sent QUEUED run waits for its message before the next re-send.
+MAX_RESEND_GRACE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,14 @@ class Outbox:
         self.unsent += self._send(batch)
 
 
+def resend_grace(resends: int) -> int:
+    """How long a re-sent QUEUED run waits before recovery sends it again: doubling
+    from QUEUED_GRACE_SECONDS. A run still QUEUED after a re-send is far more often
+    waiting behind a backlog than lost again; re-sending it every tick would add one
+    more message per waiting run per tick, just when the queue is behind."""
+    return min(QUEUED_GRACE_SECONDS << min(resends, 8), MAX_RESEND_GRACE_SECONDS)
+
+
 def _listing[T](items: Iterator[T], what: str, shard: str, report: TickReport) -> Iterator[T]:
     """The items of one shard's query, paged lazily. A page that fails (throttled, say)
     ends this shard's listing, not the whole tick: what it did not reach is still in
@@ -431,7 +441,8 @@ class Dispatcher:
                 break
             try:
                 if run.status == RunStatus.QUEUED:
-                    if store.bump_active_deadline(run, seen_until=run.active_until, new_until=new_deadline):
+                    resend_deadline = now_epoch + resend_grace(run.resends)
+                    if store.bump_active_deadline(run, seen_until=run.active_until, new_until=resend_deadline):
                         outbox.add([run])
                         report.resent.append(run.id)
                     continue

@@ -277,6 +277,8 @@ class Run(StoredModel):
     # Recovery deadline while QUEUED/RUNNING (epoch s): the scheduled time plus
     # a grace while queued, the lease while running. Internal.
     active_until: int | None = None
+    # How often recovery has re-sent this QUEUED run's message. Internal.
+    resends: int = 0
 
 
 _CURSOR_RE = re.compile(r"^[A-Za-z0-9_-]{1,2048}$")

@@ -608,8 +608,9 @@ class Store:
                     "Update": {
                         "TableName": self.table_name,
                         "Key": run_key(run.task_id, run.id),
+                        # Started: its message arrived, so the re-send backoff starts over.
                         "UpdateExpression": "SET #status = :running, attempt = attempt + :one, started_at = :started,"
-                        " active_until = :lease, active_shard = :shard",
+                        " active_until = :lease, active_shard = :shard REMOVE resends",
                         "ConditionExpression": "#status = :queued",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {
@@ -762,14 +763,20 @@ class Store:
                 time.sleep(random.uniform(0, 0.05 * 2**attempt))
 
     def bump_active_deadline(self, run: Run, *, seen_until: int, new_until: int) -> bool:
-        """Push a QUEUED/RUNNING run's recovery deadline forward, once: when
-        several dispatchers recover the same run, exactly one wins."""
+        """Push a QUEUED run's recovery deadline forward and count the re-send, once:
+        when several dispatchers recover the same run, exactly one wins."""
         return self._update_if(
             Key=run_key(run.task_id, run.id),
-            UpdateExpression="SET active_until = :new",
+            UpdateExpression="SET active_until = :new, resends = if_not_exists(resends, :zero) + :one",
             ConditionExpression="active_until = :seen AND #status = :status",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":new": new_until, ":seen": seen_until, ":status": run.status.value},
+            ExpressionAttributeValues={
+                ":new": new_until,
+                ":seen": seen_until,
+                ":status": run.status.value,
+                ":zero": 0,
+                ":one": 1,
+            },
         )
 
     def _update_if(self, **update: Any) -> bool:

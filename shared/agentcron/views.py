@@ -246,6 +246,6 @@ def cost_view(estimate: CostEstimate | None) -> RunCost | None:
 
 
 def run_view(run: Run) -> RunView:
-    data: dict[str, Any] = run.model_dump(exclude={"owner", "reply", "transcript_key", "active_until"})
+    data: dict[str, Any] = run.model_dump(exclude={"owner", "reply", "transcript_key", "active_until", "resends"})
     data["error"], data["usage"] = run.error, run.usage
     return RunView(**data, cost_estimate=cost_view(estimate_cost(run.usage, run.model)), links=run_links(run))

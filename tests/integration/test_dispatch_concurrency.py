@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher, TickReport
+from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher, TickReport, resend_grace
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunStatus, Task, Trigger
 from agentcron.schedules import from_epoch, next_occurrences, to_epoch
@@ -167,14 +167,15 @@ def claim_tick_of(epoch: int) -> int:
 def expected_sends(scheduled: int) -> tuple[int, int]:
     """(how many times the run's message is sent, its final recovery deadline):
     once when claimed, then once more at every later tick that finds it QUEUED
-    past its deadline (no runner runs here, so every run stays QUEUED)."""
+    past its deadline (no runner runs here, so every run stays QUEUED), each re-send
+    waiting twice as long as the one before (resend_grace)."""
     claimed_at = claim_tick_of(scheduled)
     deadline = scheduled + QUEUED_GRACE_SECONDS
     sends = 1
     for tick in TICKS[claimed_at + 1 :]:
         if deadline <= to_epoch(tick):
+            deadline = to_epoch(tick) + resend_grace(sends - 1)
             sends += 1
-            deadline = to_epoch(tick) + QUEUED_GRACE_SECONDS
     return sends, deadline
 
 

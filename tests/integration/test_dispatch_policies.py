@@ -636,3 +636,28 @@ def test_a_persistently_conflicting_task_does_not_stop_the_rest_of_its_shard(
     assert [r.id for r in report.claimed] == [scheduled_run_id(other.id, E)]
     assert epochs(task_runs(aws_env["TABLE_NAME"], other.id)) == [E]
     assert task_runs(aws_env["TABLE_NAME"], victim.id) == []
+
+
+def test_a_run_still_queued_after_its_resend_is_resent_less_and_less_often(
+    aws_env: dict[str, str], store: Store
+) -> None:
+    """Behind a backlog a QUEUED run's message is waiting, not lost: re-sending it every
+    tick would add a message per waiting run per tick. The gaps double (120, 240, 480 s)."""
+    once = make_task({"type": "once", "at": from_epoch(E + 10).isoformat()}, now=T)
+    store.create_task(once)
+    run_id = scheduled_run_id(once.id, E + 10)
+    clock, journal = Clock(T), Journal()
+    dispatcher = new_dispatcher(aws_env, clock, journal)
+    dispatcher.tick()  # claimed and sent; nobody consumes the queue
+    resent_at = []
+    for minute in range(1, 21):  # a tick a minute for twenty minutes
+        clock.set(T + timedelta(minutes=minute))
+        if dispatcher.tick().resent == [run_id]:
+            resent_at.append(minute * 60)
+
+    # Due at E+10 with a grace of 120 s: first re-sent at the tick of E+180, then
+    # 120, 240 and 480 s after each re-send (rounded up to the next tick).
+    assert resent_at == [180, 300, 540, 1020]
+    assert Counter(journal.run_ids()) == Counter({run_id: 5})
+    run = store.get_run_by_id(run_id)
+    assert run is not None and run.status == RunStatus.QUEUED and run.resends == 4
