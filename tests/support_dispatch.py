@@ -28,7 +28,8 @@ from typing import Any
 
 import boto3
 from agentcron.dispatch import Dispatcher, TickReport
-from agentcron.models import Policies, Run, Task
+from agentcron.ids import scheduled_run_id
+from agentcron.models import Policies, Run, RunStatus, Task, Trigger
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import Schedule, ScheduleAdapter, from_epoch, next_occurrences, to_epoch
 from agentcron.service import next_run_epoch
@@ -337,3 +338,18 @@ def race(dispatchers: list[Dispatcher]) -> list[TickReport]:
     assert errors == []
     assert all(report is not None for report in reports)
     return [report for report in reports if report is not None]
+
+
+def queued_run(store: Any, task: Task, scheduled: int) -> Run:
+    """A run of `task` claimed for `scheduled` and stored QUEUED (its message not sent)."""
+    run = Run(
+        id=scheduled_run_id(task.id, scheduled),
+        task_id=task.id,
+        owner=task.owner,
+        status=RunStatus.QUEUED,
+        trigger=Trigger.SCHEDULE,
+        scheduled_for=from_epoch(scheduled),
+        created_at=from_epoch(scheduled - 60),
+    )
+    store.create_run(run)
+    return run

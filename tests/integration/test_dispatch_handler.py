@@ -11,19 +11,18 @@ import copy
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agentcron import wiring
 from agentcron.ids import scheduled_run_id
-from agentcron.models import Run, RunStatus, Trigger
+from agentcron.models import RunStatus, Trigger
 from agentcron.schedules import from_epoch, to_epoch
 from agentcron.store import Store
 from agentcron_local.gateway import LambdaContext, load_function_handler
 
-from tests.support_dispatch import drain_queue, make_task, queue_depth, receive_now, task_runs
+from tests.support_dispatch import drain_queue, make_task, queue_depth, queued_run, receive_now, task_runs
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -185,17 +184,7 @@ def test_tick_recovers_a_queued_run_whose_message_was_lost(handler: Any, aws_env
     now = int(time.time())
     task = make_task({"type": "manual"}, now=from_epoch(now - 3600))
     store.create_task(task)
-    scheduled = now - 600
-    run = Run(
-        id=scheduled_run_id(task.id, scheduled),
-        task_id=task.id,
-        owner=task.owner,
-        status=RunStatus.QUEUED,
-        trigger=Trigger.SCHEDULE,
-        scheduled_for=from_epoch(scheduled),
-        created_at=from_epoch(scheduled) - timedelta(seconds=60),
-    )
-    store.create_run(run)
+    run = queued_run(store, task, now - 600)
     result = invoke(handler, load_event("dispatcher-tick.json"))
     assert result == {
         "status": "ticked",

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher, TickReport
 from agentcron.ids import scheduled_run_id
-from agentcron.models import Run, RunStatus, TaskPatch, Trigger
+from agentcron.models import Run, RunStatus, TaskPatch
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import ScheduleAdapter, from_epoch, to_epoch
 from agentcron.service import Service, next_run_epoch
@@ -32,6 +32,7 @@ from tests.support_dispatch import (
     drain_queue,
     make_task,
     queue_depth,
+    queued_run,
     race,
     receive_now,
     run_item,
@@ -447,16 +448,7 @@ def test_a_run_whose_message_was_lost_is_resent_once_after_its_grace(aws_env: di
 
 
 def running_run(store: Store, task: Any, epoch: int, *, attempt: int, lease_until: int) -> Run:
-    run = Run(
-        id=scheduled_run_id(task.id, epoch),
-        task_id=task.id,
-        owner=task.owner,
-        status=RunStatus.QUEUED,
-        trigger=Trigger.SCHEDULE,
-        scheduled_for=from_epoch(epoch),
-        created_at=from_epoch(epoch - 60),
-    )
-    store.create_run(run)
+    run = queued_run(store, task, epoch)
     return store.transition_run(
         task.owner,
         run.id,

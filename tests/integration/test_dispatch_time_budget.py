@@ -18,13 +18,22 @@ import pytest
 from agentcron import wiring
 from agentcron.dispatch import TIME_RESERVE_SECONDS, Dispatcher
 from agentcron.ids import scheduled_run_id
-from agentcron.models import Run, RunStatus, Task, Trigger
+from agentcron.models import Task
 from agentcron.observability import metrics
 from agentcron.schedules import from_epoch, to_epoch
 from agentcron.store import Store, shard_of
 from agentcron_local.gateway import LambdaContext, load_function_handler
 
-from tests.support_dispatch import Clock, Journal, RecordingRunQueue, drain_queue, make_task, task_item, task_runs
+from tests.support_dispatch import (
+    Clock,
+    Journal,
+    RecordingRunQueue,
+    drain_queue,
+    make_task,
+    queued_run,
+    task_item,
+    task_runs,
+)
 
 T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 E = to_epoch(T)
@@ -94,20 +103,6 @@ def test_a_tick_short_of_time_leaves_the_rest_due_for_the_next_tick(aws_env: dic
     assert Counter(b["run_id"] for b in drain_queue(aws_env["RUN_QUEUE_URL"])) == Counter(every_run)
 
 
-def queued_overdue_run(store: Store, task: Task, scheduled: int) -> Run:
-    run = Run(
-        id=scheduled_run_id(task.id, scheduled),
-        task_id=task.id,
-        owner=task.owner,
-        status=RunStatus.QUEUED,
-        trigger=Trigger.SCHEDULE,
-        scheduled_for=from_epoch(scheduled),
-        created_at=from_epoch(scheduled - 60),
-    )
-    store.create_run(run)
-    return run
-
-
 def test_recovery_comes_first_and_a_shard_out_of_time_there_claims_nothing(
     aws_env: dict[str, str], store: Store
 ) -> None:
@@ -115,7 +110,7 @@ def test_recovery_comes_first_and_a_shard_out_of_time_there_claims_nothing(
     assert len(manual) == 2 and store.due_shards == 4
     for task in manual:
         store.create_task(task)
-    lost = [queued_overdue_run(store, task, E - 600) for task in manual]  # their messages were lost
+    lost = [queued_run(store, task, E - 600) for task in manual]  # their messages were lost
     [due] = once_tasks(store, 1, shard="0")
     clock, journal = Clock(T), Journal()
 
