@@ -353,11 +353,15 @@ def handle_core_error(error: errors.AgentcronError) -> Response[str]:
     return problem(status_of(error), error.detail, field_errors)
 
 
+def invalid_detail(field_errors: list[errors.FieldError]) -> str:
+    """A 422's detail: the first few fields and what is wrong with each."""
+    return "the request is not valid: " + "; ".join(f"{e.loc}: {e.message}" for e in field_errors[:5])
+
+
 @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
 def handle_validation_error(error: RequestValidationError) -> Response[str]:
     field_errors = field_errors_from_pydantic(error.errors())
-    summary = "; ".join(f"{e.loc}: {e.message}" for e in field_errors[:5])
-    return problem(422, f"the request is not valid: {summary}", field_errors)
+    return problem(422, invalid_detail(field_errors), field_errors)
 
 
 @app.not_found
@@ -386,26 +390,33 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             try:
                 body = base64.b64decode(body, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
-                return early_problem(422, "request body is not UTF-8 JSON", "body", "not UTF-8 JSON")
+                return invalid_body("not UTF-8 JSON")
             event = {**event, "body": body, "isBase64Encoded": False}
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None  # not JSON at all: the resolver's validation answers that (422)
-        if parsed is not None and not isinstance(parsed, dict):
-            # Powertools unwraps a list to its first element for a model parameter:
-            # [{...}, anything] would be taken as {...}.
-            return early_problem(422, "request body must be a JSON object", "body", "must be a JSON object")
+        # Powertools unwraps a list to its first element for a model parameter ([{...}, anything]
+        # would be taken as {...}), so anything but an object is refused here. An object body (the
+        # usual case) is left to the resolver, which parses it once.
+        if not body.lstrip().startswith("{") and not isinstance(_json_or_none(body), dict | None):
+            return invalid_body("must be a JSON object")
     return app.resolve(event, context)
 
 
-def early_problem(status: int, detail: str, field: str | None = None, message: str = "") -> dict[str, Any]:
+def _json_or_none(text: str) -> Any:
+    """The parsed JSON, or None for text that is not JSON (the resolver's validation answers that)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def early_problem(status: int, detail: str, field_errors: list[errors.FieldError] | None = None) -> dict[str, Any]:
     """A problem answered before routing, in the shape API Gateway expects back."""
-    field_errors = [errors.FieldError(field, message)] if field else []
     return {
         "statusCode": status,
         "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
-        "body": problem_body(
-            status, detail if not field_errors else f"the request is not valid: {field}: {message}", field_errors
-        ),
+        "body": problem_body(status, detail, field_errors or []),
     }
+
+
+def invalid_body(message: str) -> dict[str, Any]:
+    field_errors = [errors.FieldError("body", message)]
+    return early_problem(422, invalid_detail(field_errors), field_errors)
