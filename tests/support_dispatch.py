@@ -353,3 +353,11 @@ def queued_run(store: Any, task: Task, scheduled: int) -> Run:
     )
     store.create_run(run)
     return run
+
+
+def total(reports: list[TickReport]) -> TickReport:
+    """Several dispatchers' (or ticks') reports as one."""
+    merged = TickReport()
+    for report in reports:
+        merged.merge(report)
+    return merged

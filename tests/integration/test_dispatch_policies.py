@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher, TickReport
+from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunStatus, TaskPatch
 from agentcron.queue import RunMessage, RunQueue
@@ -38,6 +38,7 @@ from tests.support_dispatch import (
     run_item,
     task_item,
     task_runs,
+    total,
 )
 
 T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -75,13 +76,6 @@ def minute_task(store: Store, *, first: int = E, **kwargs: Any) -> Any:
 
 def epochs(runs: list[Run], status: RunStatus | None = None) -> list[int]:
     return sorted(to_epoch(r.scheduled_for) for r in runs if status is None or r.status == status)
-
-
-def total(reports: list[TickReport]) -> TickReport:
-    merged = TickReport()
-    for report in reports:
-        merged.merge(report)
-    return merged
 
 
 # ---- misfire policies after a 2-hour outage --------------------------------------

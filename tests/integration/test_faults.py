@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from agentcron import wiring
-from agentcron.dispatch import Dispatcher, TickReport
+from agentcron.dispatch import Dispatcher
 from agentcron.ids import scheduled_run_id
 from agentcron.models import RunStatus
 from agentcron.schedules import from_epoch, to_epoch
@@ -42,6 +42,7 @@ from tests.support_dispatch import (
     queue_depth,
     race,
     task_runs,
+    total,
 )
 
 pytest_plugins = ["tests.integration.test_runner_harness"]
@@ -155,13 +156,6 @@ def once_tasks(store: Store, count: int) -> dict[str, str]:
         store.create_task(task)
         runs[task.id] = scheduled_run_id(task.id, E + 60)
     return runs
-
-
-def total(reports: list[TickReport]) -> TickReport:
-    merged = TickReport()
-    for report in reports:
-        merged.merge(report)
-    return merged
 
 
 def test_claims_throttled_for_a_whole_tick_are_half_written_nowhere_and_claimed_once_by_the_next(
