@@ -33,7 +33,7 @@ from agentcron.models import Policies, Run, RunStatus, Task, Trigger
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import Schedule, ScheduleAdapter, from_epoch, next_occurrences, to_epoch
 from agentcron.service import next_run_epoch
-from agentcron.store import _plain
+from agentcron.store import Store, _plain
 from boto3.dynamodb.conditions import Key
 
 _counter = 0
@@ -361,3 +361,30 @@ def total(reports: list[TickReport]) -> TickReport:
     for report in reports:
         merged.merge(report)
     return merged
+
+
+def new_dispatcher(
+    aws_env: dict[str, str],
+    clock: Clock,
+    journal: Journal | None = None,
+    *,
+    name: str = "d",
+    queue_url: str | None = None,
+    queue: RunQueue | None = None,
+    tick_seconds: int = 300,
+    **options: Any,
+) -> Dispatcher:
+    """A Dispatcher on the test's stack and clock. Its sends are recorded in `journal`
+    (to `queue_url`, the stack's run queue by default) unless a `queue` is given;
+    `options` go to Dispatcher (lookahead, send_hold_seconds)."""
+    table, shards = aws_env["TABLE_NAME"], int(aws_env["DUE_SHARDS"])
+    if queue is None:
+        queue = RecordingRunQueue(queue_url or aws_env["RUN_QUEUE_URL"], journal or Journal(), name=name, clock=clock)
+    return Dispatcher(
+        lambda: Store(table, due_shards=shards),
+        queue,
+        shards=shards,
+        tick_seconds=tick_seconds,
+        clock=clock,
+        **options,
+    )

@@ -12,30 +12,18 @@ from typing import Any
 import pytest
 from agentcron import wiring
 from agentcron.config import InvalidSetting
-from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher
+from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS
 from agentcron.ids import scheduled_run_id
 from agentcron.schedules import from_epoch, to_epoch
 from agentcron.store import Store
 from agentcron_local.gateway import LambdaContext, load_function_handler
 
 from tests.integration.conftest import ApiClient
-from tests.support_dispatch import Clock, Journal, RecordingRunQueue, make_task, queue_depth, task_runs
+from tests.support_dispatch import Clock, Journal, make_task, new_dispatcher, queue_depth, task_runs
 
 T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 E = to_epoch(T)
 TICK = 300
-
-
-def dispatcher(aws_env: dict[str, str], clock: Clock, journal: Journal, *, lookahead: bool) -> Dispatcher:
-    table, shards = aws_env["TABLE_NAME"], int(aws_env["DUE_SHARDS"])
-    return Dispatcher(
-        lambda: Store(table, due_shards=shards),
-        RecordingRunQueue(aws_env["RUN_QUEUE_URL"], journal, clock=clock),
-        shards=shards,
-        tick_seconds=TICK,
-        lookahead=lookahead,
-        clock=clock,
-    )
 
 
 def once_at(store: Store, epoch: int) -> Any:
@@ -48,14 +36,14 @@ def once_at(store: Store, epoch: int) -> Any:
 
 def test_the_horizon_is_now_without_lookahead(aws_env: dict[str, str]) -> None:
     clock, journal = Clock(T), Journal()
-    assert dispatcher(aws_env, clock, journal, lookahead=False).horizon(T) == E
-    assert dispatcher(aws_env, clock, journal, lookahead=True).horizon(T) == E + TICK + LOOKAHEAD_MARGIN_SECONDS
+    assert new_dispatcher(aws_env, clock, journal, lookahead=False).horizon(T) == E
+    assert new_dispatcher(aws_env, clock, journal, lookahead=True).horizon(T) == E + TICK + LOOKAHEAD_MARGIN_SECONDS
 
 
 def test_without_lookahead_a_tick_claims_only_what_is_due(aws_env: dict[str, str], store: Store) -> None:
     overdue, due_now, soon = once_at(store, E - 30), once_at(store, E), once_at(store, E + 1)
     clock, journal = Clock(T), Journal()
-    plain = dispatcher(aws_env, clock, journal, lookahead=False)
+    plain = new_dispatcher(aws_env, clock, journal, lookahead=False)
 
     report = plain.tick()
     assert sorted(r.id for r in report.claimed) == sorted(

@@ -31,6 +31,7 @@ from tests.support_dispatch import (
     RecordingRunQueue,
     drain_queue,
     make_task,
+    new_dispatcher,
     queue_depth,
     queued_run,
     race,
@@ -46,19 +47,6 @@ E = to_epoch(T)
 TICK = 300
 HORIZON = TICK + LOOKAHEAD_MARGIN_SECONDS  # 360
 OUTAGE = 2 * 3600
-
-
-def new_dispatcher(
-    aws_env: dict[str, str], clock: Clock, journal: Journal, *, name: str = "d", queue_url: str | None = None
-) -> Dispatcher:
-    table, shards = aws_env["TABLE_NAME"], int(aws_env["DUE_SHARDS"])
-    return Dispatcher(
-        lambda: Store(table, due_shards=shards),
-        RecordingRunQueue(queue_url or aws_env["RUN_QUEUE_URL"], journal, name=name, clock=clock),
-        shards=shards,
-        tick_seconds=TICK,
-        clock=clock,
-    )
 
 
 def minute_task(store: Store, *, first: int = E, **kwargs: Any) -> Any:

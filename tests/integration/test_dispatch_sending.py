@@ -11,13 +11,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentcron.dispatch import Dispatcher
 from agentcron.ids import scheduled_run_id
 from agentcron.models import RunStatus, Task
 from agentcron.schedules import from_epoch, to_epoch
 from agentcron.store import QUEUED_GRACE_SECONDS, Store, shard_of
 
-from tests.support_dispatch import Clock, Journal, RecordingRunQueue, drain_queue, make_task, run_item
+from tests.support_dispatch import Clock, Journal, RecordingRunQueue, drain_queue, make_task, new_dispatcher, run_item
 
 T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 E = to_epoch(T)
@@ -62,18 +61,6 @@ def tasks_in_one_shard(store: Store, count: int) -> list[Task]:
     return tasks
 
 
-def new_dispatcher(aws_env: dict[str, str], queue: RecordingRunQueue, clock: Clock, *, hold: float) -> Dispatcher:
-    table, shards = aws_env["TABLE_NAME"], int(aws_env["DUE_SHARDS"])
-    return Dispatcher(
-        lambda: Store(table, due_shards=shards),
-        queue,
-        shards=shards,
-        tick_seconds=300,
-        send_hold_seconds=hold,
-        clock=clock,
-    )
-
-
 def test_claims_share_send_message_batch_requests_and_each_delay_counts_from_its_send(
     aws_env: dict[str, str], store: Store
 ) -> None:
@@ -82,7 +69,7 @@ def test_claims_share_send_message_batch_requests_and_each_delay_counts_from_its
     queue = RecordingRunQueue(aws_env["RUN_QUEUE_URL"], journal)
     requests = SendMessageBatchLog(queue.client)
     clock = SteppingClock(T, step=7)  # the tick reads T; each send reads 7 s more than the last
-    report = new_dispatcher(aws_env, queue, clock, hold=3600).tick()
+    report = new_dispatcher(aws_env, clock, queue=queue, send_hold_seconds=3600).tick()
 
     assert len(report.claimed) == 23 and report.unsent == []
     assert requests.entries == [10, 10, 3], "23 claims, three requests (one send per claim before)"
@@ -98,7 +85,7 @@ def test_a_claimed_run_waits_at_most_the_hold_time_for_company(aws_env: dict[str
     journal = Journal()
     queue = RecordingRunQueue(aws_env["RUN_QUEUE_URL"], journal)
     requests = SendMessageBatchLog(queue.client)
-    report = new_dispatcher(aws_env, queue, Clock(T), hold=0).tick()
+    report = new_dispatcher(aws_env, Clock(T), queue=queue, send_hold_seconds=0).tick()
     assert len(report.claimed) == 3
     assert requests.entries == [1, 1, 1]
 
@@ -120,7 +107,7 @@ def test_an_entry_sqs_refuses_stays_queued_for_recovery_and_its_batch_goes_out(
 
     queue.client.meta.events.register("before-parameter-build.sqs.SendMessageBatch", refuse_the_victim)
     clock = Clock(T)
-    dispatcher = new_dispatcher(aws_env, queue, clock, hold=3600)
+    dispatcher = new_dispatcher(aws_env, clock, queue=queue, send_hold_seconds=3600)
     report = dispatcher.tick()
 
     assert len(report.claimed) == 12 and report.unsent == [victim]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from agentcron import wiring
-from agentcron.dispatch import TIME_RESERVE_SECONDS, Dispatcher
+from agentcron.dispatch import TIME_RESERVE_SECONDS
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Task
 from agentcron.observability import metrics
@@ -27,9 +27,9 @@ from agentcron_local.gateway import LambdaContext, load_function_handler
 from tests.support_dispatch import (
     Clock,
     Journal,
-    RecordingRunQueue,
     drain_queue,
     make_task,
+    new_dispatcher,
     queued_run,
     task_item,
     task_runs,
@@ -52,17 +52,6 @@ class RunningOut:
         with self._lock:
             self.asked += 1
             return PLENTY if self.asked <= self.calls else LOW
-
-
-def new_dispatcher(aws_env: dict[str, str], clock: Clock, journal: Journal) -> Dispatcher:
-    table, shards = aws_env["TABLE_NAME"], int(aws_env["DUE_SHARDS"])
-    return Dispatcher(
-        lambda: Store(table, due_shards=shards),
-        RecordingRunQueue(aws_env["RUN_QUEUE_URL"], journal, clock=clock),
-        shards=shards,
-        tick_seconds=300,
-        clock=clock,
-    )
 
 
 def once_tasks(store: Store, count: int, *, shard: str | None = None) -> list[Task]:

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 from agentcron import wiring
-from agentcron.dispatch import Dispatcher
 from agentcron.ids import scheduled_run_id
 from agentcron.models import RunStatus
 from agentcron.schedules import from_epoch, to_epoch
@@ -36,9 +35,9 @@ from tests.integration.test_runner_harness import Runner
 from tests.support_dispatch import (
     Clock,
     Journal,
-    RecordingRunQueue,
     make_task,
     moto_sqs_clock_ahead,
+    new_dispatcher,
     queue_depth,
     race,
     task_runs,
@@ -137,17 +136,6 @@ def mentions(text: str) -> Callable[[dict[str, Any]], bool]:
 # ---- the dispatcher's claims ---------------------------------------------------------------
 
 
-def dispatcher(aws_env: dict[str, str], clock: Clock, journal: Journal, name: str) -> Dispatcher:
-    table, shards = aws_env["TABLE_NAME"], int(aws_env["DUE_SHARDS"])
-    return Dispatcher(
-        lambda: Store(table, due_shards=shards),
-        RecordingRunQueue(aws_env["RUN_QUEUE_URL"], journal, name=name, clock=clock),
-        shards=shards,
-        tick_seconds=TICK,
-        clock=clock,
-    )
-
-
 def once_tasks(store: Store, count: int) -> dict[str, str]:
     """`count` one-time tasks due at E+60; their run ids by task id."""
     runs = {}
@@ -165,7 +153,7 @@ def test_claims_throttled_for_a_whole_tick_are_half_written_nowhere_and_claimed_
     clock, journal = Clock(T), Journal()
     claim_writes = throttle.add("TransactWriteItems")
 
-    throttled = dispatcher(aws_env, clock, journal, "d1").tick()
+    throttled = new_dispatcher(aws_env, clock, journal, name="d1").tick()
 
     assert throttled.claimed == [] and throttled.errors == 12 and claim_writes.failed == 12
     for task_id in runs:
@@ -176,7 +164,7 @@ def test_claims_throttled_for_a_whole_tick_are_half_written_nowhere_and_claimed_
 
     throttle.clear()
     clock.advance(TICK)  # the next tick, five minutes later: the runs are late now, not lost
-    recovered = dispatcher(aws_env, clock, journal, "d2").tick()
+    recovered = new_dispatcher(aws_env, clock, journal, name="d2").tick()
 
     assert sorted(r.id for r in recovered.claimed) == sorted(runs.values())
     assert Counter(journal.run_ids()) == Counter(dict.fromkeys(runs.values(), 1))
@@ -190,7 +178,7 @@ def test_racing_dispatchers_under_intermittent_throttling_claim_every_occurrence
 ) -> None:
     runs = once_tasks(store, 24)
     clock, journal = Clock(T), Journal()
-    dispatchers = [dispatcher(aws_env, clock, journal, f"d{i}") for i in range(4)]
+    dispatchers = [new_dispatcher(aws_env, clock, journal, name=f"d{i}") for i in range(4)]
     # Every third claim write and every fifth task re-read is refused, in all four dispatchers.
     throttle.add("TransactWriteItems", every=3)
     throttle.add("GetItem", every=5)
@@ -236,7 +224,7 @@ def test_a_transaction_cancelled_for_throttling_is_retried_not_taken_as_a_lost_c
 
     monkeypatch.setattr(BaseClient, "_make_api_call", call)
     clock, journal = Clock(T), Journal()
-    report = dispatcher(aws_env, clock, journal, "d").tick()
+    report = new_dispatcher(aws_env, clock, journal, name="d").tick()
 
     assert cancelled == 2
     assert report.errors == 0 and report.lost == 0
@@ -271,13 +259,13 @@ def test_a_shard_whose_due_query_is_throttled_does_not_stop_the_tick(
     throttle.add("Query", querying(DUE_INDEX, throttled_shard))
     clock, journal = Clock(T), Journal()
 
-    first = dispatcher(aws_env, clock, journal, "d1").tick()
+    first = new_dispatcher(aws_env, clock, journal, name="d1").tick()
 
     assert first.errors == 1, "the failed query is counted, and the tick still reports"
     assert {r.id for r in first.claimed} == spared
     throttle.clear()
     clock.advance(60)
-    second = dispatcher(aws_env, clock, journal, "d2").tick()
+    second = new_dispatcher(aws_env, clock, journal, name="d2").tick()
     assert {r.id for r in second.claimed} == set(runs.values()) - spared
     assert Counter(journal.run_ids()) == Counter(dict.fromkeys(runs.values(), 1))
 
@@ -288,23 +276,17 @@ def test_a_throttled_recovery_write_leaves_the_run_for_the_next_tick_and_recover
     runs = once_tasks(store, 2)
     clock, journal = Clock(T), Journal()
     # Claimed, but their messages lost (a queue that refuses everything).
-    lost = Dispatcher(
-        lambda: Store(aws_env["TABLE_NAME"], due_shards=int(aws_env["DUE_SHARDS"])),
-        RecordingRunQueue(aws_env["RUN_QUEUE_URL"] + "-gone", journal, name="lost", clock=clock),
-        shards=int(aws_env["DUE_SHARDS"]),
-        tick_seconds=TICK,
-        clock=clock,
-    ).tick()
+    lost = new_dispatcher(aws_env, clock, journal, name="lost", queue_url=aws_env["RUN_QUEUE_URL"] + "-gone").tick()
     assert sorted(lost.unsent) == sorted(runs.values())
     first_run = sorted(runs.values())[0]
     throttle.add("UpdateItem", mentions(first_run), times=1)
 
     clock.set(T + timedelta(seconds=200))  # both past their grace (E+60+120)
-    first = dispatcher(aws_env, clock, journal, "d1").tick()
+    first = new_dispatcher(aws_env, clock, journal, name="d1").tick()
 
     assert first.errors == 1 and first.resent == [r for r in sorted(runs.values()) if r != first_run]
     clock.advance(60)
-    second = dispatcher(aws_env, clock, journal, "d2").tick()
+    second = new_dispatcher(aws_env, clock, journal, name="d2").tick()
     assert second.resent == [first_run] and second.errors == 0
     assert Counter(journal.run_ids()) == Counter(dict.fromkeys(runs.values(), 1))
 
@@ -358,14 +340,7 @@ def test_a_throttled_outcome_write_is_recovered_after_the_lease_and_the_history_
     run_item = runner.store.get_run_by_id(queued["id"])
     assert run_item is not None and run_item.active_until is not None
     after_lease = from_epoch(run_item.active_until) + timedelta(seconds=1)
-    shards = int(runner.env["DUE_SHARDS"])
-    recovery = Dispatcher(
-        lambda: Store(runner.env["TABLE_NAME"], due_shards=shards),
-        RecordingRunQueue(runner.env["RUN_QUEUE_URL"], Journal(), clock=Clock(after_lease)),
-        shards=shards,
-        tick_seconds=TICK,
-        clock=Clock(after_lease),
-    )
+    recovery = new_dispatcher(runner.env, Clock(after_lease))
     assert recovery.tick().resent == [queued["id"]]
     run = runner.pump(queued["id"], until=frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT"}), timeout=30)
 
