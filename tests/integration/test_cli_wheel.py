@@ -5,20 +5,20 @@ uv installs from its cache when it can (offline here), and from PyPI otherwise (
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentcron import wiring
-from agentcron_local.stack import LocalStack, StackOptions
+from agentcron_local.stack import LocalStack
+
+from tests.integration.test_cli import stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UV = REPO_ROOT / ".tools" / "uv" / "bin" / "uv"
+__all__ = ["stack"]  # the local stack fixture of test_cli, one per module
 
 
 def uv(*args: str, cwd: Path) -> None:
@@ -42,18 +42,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     uv("venv", "--python", sys.executable, str(work / "venv"), cwd=work)
     uv("pip", "install", "--python", str(work / "venv" / "bin" / "python"), f"{wheel}[cli]", cwd=work)
     return work / "venv" / "bin" / "agentcron"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    state_dir = tmp_path_factory.mktemp("wheel-stack") / "state"
-    wiring.reset()
-    options = StackOptions(port=0, moto_port=0, state_dir=state_dir, access_log=False)
-    try:
-        with LocalStack(options, out=io.StringIO()) as running:
-            yield running
-    finally:
-        wiring.reset()
 
 
 def run(command: Path, *argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:

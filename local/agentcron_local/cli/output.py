@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from agentcron_local.client import ApiError, CliError
+from agentcron_local.client import EXIT_USAGE, ApiError, CliError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,7 +58,7 @@ def emit(document: Any, *, format: str = "json", query: str | None = None) -> No
         try:
             document = jmespath.search(query, document)
         except JMESPathError as exc:
-            raise CliError(f"--query {query!r} is not a JMESPath expression: {exc}", 2) from exc
+            raise CliError(f"--query {query!r} is not a JMESPath expression: {exc}", EXIT_USAGE) from exc
     if format == "yaml":
         import yaml
 

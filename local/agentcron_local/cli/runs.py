@@ -51,14 +51,9 @@ def watch(ctx: Ctx, run_id: str) -> int:
             run_id, interval=max(args.interval, 0.05), timeout=args.timeout, on_change=on_change, stop_at=WATCH_STOPS
         )
     state = run["status"]
-    if ctx.json:
-        ctx.emit(run)
-    elif ctx.quiet:
-        echo(run["id"])
-    else:
-        echo(render_run(run))
-        if state == "WAITING_INPUT":
-            echo(f'\nThe agent asks: {run.get("question")}\nAnswer: agentcron runs reply {run["id"]} "..."')
+    ctx.show(run, render_run)
+    if state == "WAITING_INPUT" and not ctx.json and not ctx.quiet:
+        echo(f'\nThe agent asks: {run.get("question")}\nAnswer: agentcron runs reply {run["id"]} "..."')
     return EXIT_RUN_FAILED if state in FAILED_STATUSES else EXIT_OK
 
 
