@@ -29,6 +29,9 @@ USER_AGENT = "agentcron-cli/0.1"
 DEFAULT_TIMEOUT = (5.0, 30.0)
 # Retries after the first attempt; the waits between them are 0, 1, 2 s (capped at 8 s, or Retry-After).
 RETRIES = 3
+# A refused connection is retried once, at once: nothing listens (`agentcron local` is not running),
+# and saying so fast beats three seconds of backoff. Resets and 5xx get every retry.
+CONNECT_RETRIES = 1
 RETRY_BACKOFF_FACTOR = 0.5
 RETRY_BACKOFF_MAX = 8.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -241,6 +244,7 @@ def retry_policy(methods: frozenset[str]) -> Retry:
 
     return Retry(
         total=RETRIES,
+        connect=CONNECT_RETRIES,
         backoff_factor=RETRY_BACKOFF_FACTOR,
         backoff_max=RETRY_BACKOFF_MAX,
         status_forcelist=RETRY_STATUSES,

@@ -126,3 +126,16 @@ def test_retries_stop_and_the_last_answer_is_reported(flaky: FlakyApi) -> None:
     assert code == 5
     assert "502 Bad Gateway: bad gateway" in err
     assert len(flaky.seen) == 4, "the first attempt and three retries"
+
+
+def test_a_refused_connection_is_reported_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = FlakyApi(url=f"http://127.0.0.1:{probe.getsockname()[1]}")
+    monkeypatch.setenv("AGENTCRON_CONFIG", str(tmp_path / "none.toml"))
+    started = time.monotonic()
+    code, _, err = agentcron(closed, "tasks", "list")
+    assert code == 3 and "connection refused" in err
+    assert time.monotonic() - started < 1.5, "one immediate retry, no backoff: nothing listens there"
