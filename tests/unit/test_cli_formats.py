@@ -244,3 +244,11 @@ def test_json_errors_leave_stdout_one_document(run_cli: CliRunner) -> None:
     result = run_cli("tasks", "get", "t", "--json", answers=[(500, {"status": 500, "detail": "boom"})])
     assert result.code == 5
     assert json.loads(result.out)["error"]["status"] == 500
+
+
+def test_a_usage_error_is_a_json_document_under_json(run_cli: CliRunner) -> None:
+    result = run_cli("tasks", "list", "--limit", "many", "--json")
+    assert result.code == 2
+    error = result.json["error"]
+    assert error["exit_code"] == 2 and "--limit: invalid int value: 'many'" in error["message"]
+    assert "invalid int value" in result.err, "argparse's usage message still goes to stderr"

@@ -8,12 +8,13 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from contextvars import ContextVar
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from agentcron_local.cli import local, runs, schedule, tasks  # noqa: F401 - each registers its commands
 from agentcron_local.cli.context import output_format
-from agentcron_local.cli.output import STREAMS, report
+from agentcron_local.cli.output import STREAMS, emit, error_document, report
 from agentcron_local.cli.registry import COMMANDS, Runner, add_connection_options
 from agentcron_local.cli.views import DISPLAY_ZONE, display_zone
 from agentcron_local.client import (
@@ -68,8 +69,35 @@ def version() -> str:
         return "unknown"
 
 
+def requested_format(argv: Sequence[str]) -> str:
+    """The output format the command line asks for, read before (and whatever) the full parse says."""
+    scan = argparse.ArgumentParser(add_help=False)
+    scan.add_argument("--json", action="store_true")
+    scan.add_argument("-o", "--output")
+    scan.add_argument("--query")
+    known, _ = scan.parse_known_args(argv)
+    return output_format(known)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are also an error document on stdout under ``--json``/``-o json``
+    (its subcommand parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        argv = ARGV.get()
+        chosen = requested_format(sys.argv[1:] if argv is None else argv)
+        if chosen in ("json", "yaml"):
+            with contextlib.suppress(CliError):
+                emit(error_document(CliError(f"{self.prog}: {message}", EXIT_USAGE)), format=chosen)
+        super().error(message)
+
+
+# The arguments main() parses (None: sys.argv), for Parser.error.
+ARGV: ContextVar[Sequence[str] | None] = ContextVar("agentcron_argv", default=None)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="agentcron",
         description="agentcron: scheduled Claude agent tasks. A client of the agentcron API (local or "
         "deployed), and the local stack.",
@@ -119,15 +147,16 @@ def main(
     commands write to (tests; argparse's own messages still go to sys.stderr)."""
     parser = build_parser()
     _complete(parser)
-    args = parser.parse_args(argv)
-    if args.state_dir is not None:
-        # One place decides the state dir for every module: the environment.
-        os.environ["AGENTCRON_STATE_DIR"] = str(args.state_dir.expanduser().resolve())
-    args._session = session
-    run: Runner = args._run
     streams = STREAMS.set((stdout, stderr))
+    given = ARGV.set(argv)
     zone = None
     try:
+        args = parser.parse_args(argv)
+        if args.state_dir is not None:
+            # One place decides the state dir for every module: the environment.
+            os.environ["AGENTCRON_STATE_DIR"] = str(args.state_dir.expanduser().resolve())
+        args._session = session
+        run: Runner = args._run
         zone = DISPLAY_ZONE.set(display_zone(args.display_tz, os.environ))
         return run(args)
     except CliError as exc:
@@ -143,4 +172,5 @@ def main(
     finally:
         if zone is not None:
             DISPLAY_ZONE.reset(zone)
+        ARGV.reset(given)
         STREAMS.reset(streams)
