@@ -41,16 +41,22 @@ class SectionFlag:
 
 SECTION_FLAGS = (
     SectionFlag("agent", "model", "--model", "the Claude model (default claude-sonnet-5)", {"metavar": "MODEL"}),
-    SectionFlag("agent", "max_turns", "--max-turns", "model turns a run may take, 1-50", {"type": int}),
-    SectionFlag("agent", "max_tokens", "--max-tokens", "output tokens per model turn, 1-64000", {"type": int}),
+    SectionFlag("agent", "max_turns", "--max-turns", "model turns a run may take, 1-50", {"type": int, "metavar": "N"}),
     SectionFlag(
-        "policies", "overlap", "--overlap", "when a run is still going", {"choices": ("skip", "allow", "buffer_one")}
+        "agent", "max_tokens", "--max-tokens", "output tokens per model turn, 1-64000", {"type": int, "metavar": "N"}
+    ),
+    SectionFlag(
+        "policies",
+        "overlap",
+        "--overlap",
+        "when the previous run is still going: skip this one, allow both, or buffer_one (queue one)",
+        {"choices": ("skip", "allow", "buffer_one")},
     ),
     SectionFlag(
         "policies",
         "misfire",
         "--misfire",
-        "when occurrences were missed",
+        "missed occurrences (the stack was down, the task paused): skip them, run_once, or catch_up",
         {"choices": ("skip", "run_once", "catch_up")},
     ),
     SectionFlag(
@@ -60,7 +66,13 @@ SECTION_FLAGS = (
         "how late an occurrence may still run: 0, 90s, 5m (max 1d)",
         {"type": parse_seconds, "metavar": "DURATION"},
     ),
-    SectionFlag("policies", "catch_up_max", "--catch-up-max", "at most this many catch-up runs, 1-100", {"type": int}),
+    SectionFlag(
+        "policies",
+        "catch_up_max",
+        "--catch-up-max",
+        "at most this many catch-up runs, 1-100",
+        {"type": int, "metavar": "N"},
+    ),
     SectionFlag(
         "policies", "max_attempts", "--max-attempts", "attempts of a failing run (1 = no retries), 1-10", {"type": int}
     ),
@@ -78,7 +90,9 @@ SECTION_FLAGS = (
         "pause the task after this many failures in a row, 1-100",
         {"type": int, "metavar": "N"},
     ),
-    SectionFlag("policies", "max_runs", "--max-runs", "stop after this many scheduled runs", {"type": int}),
+    SectionFlag(
+        "policies", "max_runs", "--max-runs", "stop after this many scheduled runs", {"type": int, "metavar": "N"}
+    ),
     SectionFlag("notify", "webhook_url", "--webhook", "POST each finished run here (https)", {"metavar": "URL"}),
 )
 
