@@ -74,7 +74,11 @@ SECTION_FLAGS = (
         {"type": int, "metavar": "N"},
     ),
     SectionFlag(
-        "policies", "max_attempts", "--max-attempts", "attempts of a failing run (1 = no retries), 1-10", {"type": int}
+        "policies",
+        "max_attempts",
+        "--max-attempts",
+        "attempts of a failing run (1 = no retries), 1-10",
+        {"type": int, "metavar": "N"},
     ),
     SectionFlag(
         "policies",
