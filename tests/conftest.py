@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,11 @@ from agentcron_local.stack import AWS_VARIABLES_TO_CLEAR, local_aws_environment
 from agentcron_local.tokens import STATE_DIR_ENV
 
 from tests.infrastructure import iam
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The CLI shows times in the user's zone ($TZ); the suite's expected output is written in UTC.
+    os.environ["TZ"] = "UTC"
 
 
 @pytest.fixture(scope="session")

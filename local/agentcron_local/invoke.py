@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentcron_local.client import EXIT_SERVER, EXIT_UNREACHABLE, EXIT_USAGE, STACK_FILE_NAME, CliError, read_stack_file
+from agentcron_local.client import EXIT_SERVER, EXIT_UNREACHABLE, EXIT_USAGE, CliError
+from agentcron_local.endpoint import STACK_FILE_NAME, read_stack_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # An explicit profile wins over AWS_ACCESS_KEY_ID, and a real session token must not reach moto.

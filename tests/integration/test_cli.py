@@ -182,6 +182,38 @@ def test_list_all_follows_every_page(agentcron: Agentcron) -> None:
     assert everything["next_cursor"] is None
 
 
+def test_every_agent_policy_and_webhook_flag_reaches_the_api(agentcron: Agentcron) -> None:
+    created = agentcron(
+        "tasks", "create", "--name", "all fields", "--prompt", "p", "--every", "1h", "--model", "claude-haiku-4-5",
+        "--max-turns", "4", "--max-tokens", "1000", "--overlap", "allow", "--misfire", "skip", "--misfire-grace", "90s",
+        "--catch-up-max", "2", "--max-attempts", "1", "--run-timeout", "2m", "--auto-pause-after", "3",
+        "--max-runs", "7", "--webhook", "https://hooks.example.com/agentcron", "--json",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    task = created.json
+    assert {k: task["agent"][k] for k in ("model", "max_turns", "max_tokens")} == {
+        "model": "claude-haiku-4-5",
+        "max_turns": 4,
+        "max_tokens": 1000,
+    }
+    assert task["policies"] == {
+        "overlap": "allow",
+        "misfire": "skip",
+        "misfire_grace_seconds": 90,
+        "catch_up_max": 2,
+        "max_attempts": 1,
+        "timeout_seconds": 120,
+        "auto_pause_after_failures": 3,
+        "max_runs": 7,
+    }
+    assert task["notify"] == {"webhook_url": "https://hooks.example.com/agentcron"}
+    updated = agentcron("tasks", "update", task["id"], "--overlap", "skip", "--no-webhook", "--json")
+    assert updated.code == 0, updated.err
+    assert updated.json["policies"] == {**task["policies"], "overlap": "skip"}, "only the policy asked for changed"
+    assert updated.json["notify"] == {"webhook_url": None}
+    assert updated.json["agent"] == task["agent"]
+
+
 # ------------------------------------------------------------------------ runs
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from agentcron_local import cli, tokens
-from agentcron_local.client import CliError, Selection, normalise_endpoint, resolve
+from agentcron_local.client import CliError
+from agentcron_local.endpoint import Selection, normalise_endpoint, resolve
 
 # ------------------------------------------------------------------- output
 
