@@ -19,9 +19,7 @@ T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 E = to_epoch(T)
 
 
-def test_a_restart_resends_queued_runs_and_requeues_running_ones_at_once(
-    aws_env: dict[str, str], store: Store
-) -> None:
+def test_a_restart_resends_queued_runs_and_requeues_running_ones_at_once(aws_env: dict[str, str], store: Store) -> None:
     task = make_task({"type": "manual"}, now=T - timedelta(days=1), policies={"max_attempts": 3})
     store.create_task(task)
     # None of these is overdue: a tick's recovery would leave them all alone.
