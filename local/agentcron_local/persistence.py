@@ -6,10 +6,12 @@ items and the bucket's objects are saved to the state dir and restored at start.
   leaves the previous complete snapshot, never a torn one.
 - `SnapshotService` saves every `interval` seconds when something changed,
   and once more at a clean stop: a kill -9 loses at most the last interval.
-- `recover_after_restart()` re-queues what the dead stack held in memory: SQS
-  messages are gone, so QUEUED runs are sent again (with their remaining
-  delay), and RUNNING runs, whose runner died with the stack, go back to
-  QUEUED. Duplicates are harmless: the runner starts a run conditionally.
+- `recover_after_restart()` re-queues what the dead stack held in memory,
+  through the dispatcher's own recovery: SQS messages are gone, so QUEUED
+  runs are sent again (with their remaining delay), and RUNNING runs, whose
+  runner died with the stack, go back to QUEUED while attempts remain (else
+  TIMED_OUT, as on AWS). Duplicates are harmless: the runner starts a run
+  conditionally.
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import boto3
-from agentcron.models import RunStatus
-from agentcron.queue import RunMessage, RunQueue
-from agentcron.schedules import to_epoch
-from agentcron.store import QUEUED_GRACE_SECONDS, Store
+from agentcron.dispatch import Dispatcher, TickReport
+from agentcron.queue import RunQueue
+from agentcron.store import Store
 
 from agentcron_local.threads import ThreadedService
 
@@ -123,30 +123,10 @@ class Snapshot:
         return len(items), objects
 
 
-def recover_after_restart(store: Store, queue: RunQueue, shards: int, now: datetime) -> tuple[int, int]:
-    """Re-send QUEUED runs and re-queue RUNNING ones; returns (resent, requeued)."""
-    resent = requeued = 0
-    horizon = 10**10  # every active run, whatever its deadline
-    batch: list[tuple[RunMessage, int]] = []
-    for shard in range(shards):
-        for run in store.overdue_active_runs(str(shard), horizon):
-            if run.status == RunStatus.RUNNING:
-                run = store.transition_run(
-                    run.owner,
-                    run.id,
-                    from_statuses={RunStatus.RUNNING},
-                    to_status=RunStatus.QUEUED,
-                    fields={"reason": f"attempt {run.attempt} was cut off by a restart of the local stack; retrying"},
-                    active_until=to_epoch(now) + QUEUED_GRACE_SECONDS,
-                )
-                store.record_outcome(run, failed=None)
-                requeued += 1
-            else:
-                resent += 1
-            delay = max(0, to_epoch(run.scheduled_for) - to_epoch(now))
-            batch.append((RunMessage(run_id=run.id, task_id=run.task_id, owner=run.owner), delay))
-    queue.send_batch(batch)
-    return resent, requeued
+def recover_after_restart(dispatcher: Dispatcher) -> TickReport:
+    """Re-send QUEUED runs and re-queue RUNNING ones: the dispatcher's own recovery,
+    over every active run at once (the dead stack's queue and runners are gone)."""
+    return dispatcher.recover_all_active(cause="was cut off by a restart of the local stack")
 
 
 @dataclass
@@ -181,11 +161,16 @@ def restore_stack(stack: LocalStack) -> Snapshot:
     items, objects = snapshot.restore()
     if items or objects:
         shards = int(env.get("DUE_SHARDS", "4"))
-        store = Store(env["TABLE_NAME"], due_shards=shards)
-        resent, requeued = recover_after_restart(store, RunQueue(env["RUN_QUEUE_URL"]), shards, datetime.now(UTC))
+        dispatcher = Dispatcher(
+            lambda: Store(env["TABLE_NAME"], due_shards=shards),
+            RunQueue(env["RUN_QUEUE_URL"]),
+            shards=shards,
+            tick_seconds=int(env.get("TICK_SECONDS", "300")),
+        )
+        report = recover_after_restart(dispatcher)
         print(
             f"[agentcron local] restored {items} item(s) and {objects} transcript(s) from {snapshot.root}; "
-            f"re-queued {resent + requeued} run(s)",
+            f"re-queued {len(report.resent)} run(s), timed out {len(report.timed_out)} out of attempts",
             file=stack.out,
             flush=True,
         )

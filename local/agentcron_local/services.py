@@ -3,6 +3,8 @@
 - `DispatcherTicker`: EventBridge's `rate(5 minutes)` rule, which moto stores
   but never fires. It invokes the real dispatcher handler with the sample
   scheduled event, every `tick_seconds` (300 like production by default).
+- `EventRouter` (``event_router``): the template's EventBridge rules that
+  target functions (the "Run Task" rule), which moto never fires at a Lambda.
 - `QueuePoller`: Lambda's SQS event source mapping. It long-polls the run
   queue, invokes the real runner handler with SQS batch events, deletes what
   succeeded, leaves `batchItemFailures` (or everything, when the handler
@@ -22,9 +24,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 
+from agentcron_local.event_router import EventRouter, function_rules
 from agentcron_local.fake_model import FakeModel
 from agentcron_local.gateway import lambda_context, load_function_handler
-from agentcron_local.resources import DEFAULT_REGION, LOCAL_ACCOUNT_ID, load_template
+from agentcron_local.resources import DEFAULT_REGION, LOCAL_ACCOUNT_ID, RESOURCE_ENV, load_template
 from agentcron_local.stack import register_service
 from agentcron_local.threads import ThreadedService
 
@@ -210,3 +213,10 @@ def ticker_for(stack: LocalStack) -> DispatcherTicker:
 def poller_for(stack: LocalStack) -> QueuePoller:
     batch_size, _ = runner_event_source(stack.options.template_path)
     return QueuePoller(queue_url=stack.env["RUN_QUEUE_URL"], batch_size=batch_size, out=stack.out)
+
+
+@register_service
+def event_router_for(stack: LocalStack) -> EventRouter:
+    bus_names = {logical: stack.env[variable] for logical, variable in RESOURCE_ENV.items() if variable in stack.env}
+    template = stack.options.template_path
+    return EventRouter(function_rules(template), bus_names, stack.options.prefix, template_path=template, out=stack.out)

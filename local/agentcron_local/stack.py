@@ -29,9 +29,12 @@ from types import TracebackType
 from typing import IO, Any, Protocol
 
 from agentcron import wiring
+from agentcron.guarded_http import LOCAL_LOOPBACK_PORTS_ENV
+from agentcron.store import Store
 
 from agentcron_local import tokens
 from agentcron_local.gateway import GatewayServer, load_function_handler, make_gateway, serve_in_thread
+from agentcron_local.inbox import WebhookInbox
 from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.persistence import SnapshotService, restore_stack
 from agentcron_local.resources import DEFAULT_REGION, DEFAULT_TEMPLATE, create_resources
@@ -157,6 +160,7 @@ class LocalStack:
     env: dict[str, str] = field(default_factory=dict, init=False)
     services: list[BackgroundService] = field(default_factory=list, init=False)
     snapshots: SnapshotService | None = field(default=None, init=False)
+    inbox: WebhookInbox | None = field(default=None, init=False)
     _lock: PidLock | None = field(default=None, init=False)
     _gateway_thread: threading.Thread | None = field(default=None, init=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, init=False)
@@ -205,6 +209,8 @@ class LocalStack:
                 # ticker's period, as the template makes TICK_SECONDS match the rule's rate.
                 # The variable holds whole seconds: a fractional tick rounds up.
                 resources_env["TICK_SECONDS"] = str(max(1, math.ceil(opts.tick_seconds)))
+            # The webhook inbox on the gateway's port is a webhook target here, and only here.
+            resources_env[LOCAL_LOOPBACK_PORTS_ENV] = str(self.gateway.port)
             self.env = {**aws_env, **resources_env}
             self._set_env(resources_env)
             # A function container built its clients for the previous stack's endpoint
@@ -214,6 +220,8 @@ class LocalStack:
                 # Before the API serves: no request may see the empty tables.
                 self.snapshots = SnapshotService(restore_stack(self), opts.snapshot_seconds, out=self.out)
                 self.snapshots.start()
+            self.inbox = WebhookInbox(secret_for=self._webhook_secret)
+            self.gateway.add_local_route(self.inbox)
             self.gateway.function = self._load_api()
             self._gateway_thread = serve_in_thread(self.gateway)
             self._write_stack_file()
@@ -229,6 +237,12 @@ class LocalStack:
             self.stop()
             raise
         return self
+
+    def _webhook_secret(self, task_id: str) -> str | None:
+        """The inbox's view of a task's signing secret, straight from the table."""
+        store = Store(self.env["TABLE_NAME"], due_shards=int(self.env.get("DUE_SHARDS", "4")))
+        task = store.get_task_by_id(task_id)
+        return task.webhook_secret if task is not None else None
 
     def _load_api(self) -> Callable[[dict[str, Any], Any], Any]:
         try:
@@ -297,6 +311,7 @@ class LocalStack:
                 "agentcron local stack is up",
                 f"  API:        {self.api_url}   (routes under /v1/, JWT like API Gateway's authorizer)",
                 f"  AWS (moto): {self.moto_endpoint}   (AWS_ENDPOINT_URL for the aws CLI / boto3)",
+                f"  webhooks:   {self.api_url}/hooks/NAME receives, {self.api_url}/hooks lists (loopback only)",
                 f"  state:      {self.state_dir}",
                 "",
                 f'Dev token for user "{user}" (12 h; `agentcron token NAME` makes others):',

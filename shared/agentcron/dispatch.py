@@ -58,6 +58,8 @@ MAX_SHARD_THREADS = 8
 # A claimed run's message waits at most this long for others to share its SendMessageBatch
 # (its DelaySeconds is computed when it is sent, so a run due later loses nothing by waiting).
 MAX_SEND_HOLD_SECONDS = 1.0
+# An epoch past every active run's deadline: recover_all_active's horizon.
+EVERY_DEADLINE = 10**10
 # A tick takes no new claim or recovery once less than this is left of its invocation:
 # time to finish the claim in hand, send what was claimed and report.
 TIME_RESERVE_SECONDS = 15.0
@@ -420,7 +422,37 @@ class Dispatcher:
 
     # ---- recovery ----------------------------------------------------------
 
-    def _recover(self, shard: str, now: datetime, store: Store, outbox: Outbox, budget: TimeBudget) -> TickReport:
+    def recover_all_active(self, cause: str) -> TickReport:
+        """Recovery of EVERY active run, overdue or not, on every shard: for when the run
+        messages and the runners are known to be gone at once (the local stack restarting:
+        its queue lived in memory). `cause` is the reason written on re-queued runs."""
+        now = self.clock()
+        report = TickReport()
+        for shard in range(self.shards):
+            with self._stores.lease() as store:
+                outbox = self._outbox(now)
+                try:
+                    report.merge(
+                        self._recover(
+                            str(shard), now, store, outbox, TimeBudget(), overdue_before=EVERY_DEADLINE, cause=cause
+                        )
+                    )
+                finally:
+                    outbox.flush()
+                    report.unsent += outbox.unsent
+        return report
+
+    def _recover(
+        self,
+        shard: str,
+        now: datetime,
+        store: Store,
+        outbox: Outbox,
+        budget: TimeBudget,
+        *,
+        overdue_before: int | None = None,
+        cause: str = "lost its runner (lease expired)",
+    ) -> TickReport:
         """Runs claimed but never finished, found through the sparse Active index.
 
         QUEUED past its grace: the message was lost (a crash between claim and
@@ -432,7 +464,8 @@ class Dispatcher:
         report = TickReport()
         now_epoch = to_epoch(now)
         new_deadline = now_epoch + QUEUED_GRACE_SECONDS
-        for run in _listing(store.overdue_active_runs(shard, now_epoch), "recovery", shard, report):
+        horizon = now_epoch if overdue_before is None else overdue_before
+        for run in _listing(store.overdue_active_runs(shard, horizon), "recovery", shard, report):
             if run.active_until is None:
                 continue
             if budget.spent():
@@ -454,7 +487,7 @@ class Dispatcher:
                         run.id,
                         from_statuses={RunStatus.RUNNING},
                         to_status=RunStatus.QUEUED,
-                        fields={"reason": f"attempt {run.attempt} lost its runner (lease expired); retrying"},
+                        fields={"reason": f"attempt {run.attempt} {cause}; retrying"},
                         active_until=new_deadline,
                         expect_active_until=run.active_until,
                     )

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from agentcron.guarded_http import is_local_loopback_url
 from agentcron.schedules import Schedule
 from agentcron.tools_catalog import TOOL_NAMES
 
@@ -133,7 +134,8 @@ class Notify(StrictInput):
     @field_validator("webhook_url")
     @classmethod
     def _https_only(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
-        if value is not None and value.scheme != "https":
+        # The local stack's own webhook inbox is plain http on loopback; on AWS nothing opens that.
+        if value is not None and value.scheme != "https" and not is_local_loopback_url(str(value)):
             raise ValueError("webhook_url must use https")
         return value
 

@@ -4,20 +4,18 @@ Input`, and `Task Auto-Paused` when failures pause a task), and to a task's own
 webhook when it names one.
 
 The webhook gets the event as an EventBridge rule target would (the envelope
-with `detail-type`, `source`, `time`, `detail`), signed with the task's secret:
-``X-Agentcron-Signature: sha256=<hex HMAC-SHA256 of the body>``. The URL is
-the owner's input, and the runner lives inside AWS, so it gets the same
-address checks as ``web_fetch`` (no loopback, private, link-local or metadata
-address, after DNS resolution too) and redirects are not followed. A delivery
-is retried a bounded number of times; a lost notification never fails or
-repeats the run.
+with `detail-type`, `source`, `time`, `detail`), signed with the task's secret
+in the Standard Webhooks scheme (``webhook_signatures``). The URL is the
+owner's input, and the runner lives inside AWS, so it goes out through the
+guarded client (``agentcron.guarded_http``: no loopback, private, link-local
+or metadata address, after DNS resolution too) and redirects are not
+followed; only the local stack adds its own loopback inbox (``local_policy``).
+A delivery is retried a bounded number of times; a lost notification never
+fails or repeats the run.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import http.client
 import json
 import random
 import socket
@@ -32,21 +30,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from agentcron.guarded_http import AddressPolicy, Failed, GuardedClient, Refused, Resolver, local_policy
 from agentcron.models import Run, RunStatus, Task
 from agentcron.observability import logger
-from agentcron.tools.web_fetch import (
-    DEFAULT_POLICY,
-    AddressPolicy,
-    FetchFailed,
-    FetchRefused,
-    Resolver,
-    _check_addresses,
-    _connect,
-    _default_tls_context,
-    _resolve,
-    _Watchdog,
-    parse_target,
-)
+from agentcron.webhook_signatures import signed_headers
 
 SOURCE = "agentcron"
 DETAIL_TYPES = {
@@ -57,8 +44,6 @@ DETAIL_TYPES = {
 }
 TASK_AUTO_PAUSED = "Task Auto-Paused"
 OUTPUT_CHARS_IN_EVENT = 2000
-SIGNATURE_HEADER = "X-Agentcron-Signature"
-EVENT_ID_HEADER = "X-Agentcron-Event-Id"
 WEBHOOK_USER_AGENT = "agentcron-webhook/1"
 # The receiver's answer is not used; read a little of it so the connection closes cleanly.
 WEBHOOK_RESPONSE_BYTES = 4096
@@ -83,55 +68,21 @@ def event_detail(run: Run) -> dict[str, Any]:
     }
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header's value; receivers compare it with hmac.compare_digest."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def post(
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    *,
-    timeout_seconds: float,
-    policy: AddressPolicy = DEFAULT_POLICY,
-    resolver: Resolver = socket.getaddrinfo,
-    ssl_context: ssl.SSLContext | None = None,
-) -> int:
-    """POST `body` to `url` with web_fetch's address checks (the connection goes
-    to an address that was checked, never resolved again); returns the status.
-    Raises FetchRefused (nothing was sent) or FetchFailed."""
-    deadline = time.monotonic() + timeout_seconds
-    watchdog = _Watchdog(timeout_seconds)
-    try:
-        target = parse_target(url, policy)
-        addresses = _resolve(target, resolver, deadline, timeout_seconds)
-        _check_addresses(target, addresses, policy)
-        context = (ssl_context or _default_tls_context()) if target.scheme == "https" else None
-        connection = _connect(target, addresses, deadline, timeout_seconds, context, watchdog)
-        try:
-            connection.request(
-                "POST",
-                target.path,
-                body=body,
-                headers={
-                    **headers,
-                    "Content-Type": "application/json",
-                    "User-Agent": WEBHOOK_USER_AGENT,
-                    "Connection": "close",
-                },
-            )
-            response = connection.getresponse()
-            response.read(WEBHOOK_RESPONSE_BYTES)
-            return response.status
-        except (OSError, http.client.HTTPException) as exc:
-            if isinstance(exc, TimeoutError) or watchdog.expired.is_set():
-                raise FetchFailed(f"timed out after {timeout_seconds:g} s") from None
-            raise FetchFailed(f"posting to {target.host} failed: {exc.__class__.__name__}: {exc}") from None
-        finally:
-            connection.close()
-    finally:
-        watchdog.cancel()
+def post(client: GuardedClient, url: str, body: bytes, headers: dict[str, str], *, timeout_seconds: float) -> int:
+    """POST `body` to `url` through the guarded client; returns the status.
+    Raises Refused (nothing was sent) or Failed."""
+    with (
+        client.deadline(timeout_seconds) as deadline,
+        client.request(
+            "POST",
+            url,
+            headers={**headers, "Content-Type": "application/json", "User-Agent": WEBHOOK_USER_AGENT},
+            body=body,
+            deadline=deadline,
+        ) as exchange,
+    ):
+        exchange.read(WEBHOOK_RESPONSE_BYTES)
+        return exchange.status
 
 
 def stored_secret(task: Task) -> str | None:
@@ -160,10 +111,12 @@ class Webhooks:
     # stored, and the runner keeps LAMBDA_WRAP_UP_SECONDS (15) after a run for this and its writes.
     total_seconds: float = 10.0
     backoff_seconds: float = 1.0
-    policy: AddressPolicy = DEFAULT_POLICY
+    # The production policy; in the local stack, with its loopback inbox (see guarded_http.local).
+    policy: AddressPolicy = field(default_factory=local_policy)
     resolver: Resolver = socket.getaddrinfo
     ssl_context: ssl.SSLContext | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
+    clock: Callable[[], float] = field(default=time.time)
 
     def deliver(self, task: Task, event: dict[str, Any]) -> Delivery | None:
         if task.notify.webhook_url is None:
@@ -175,27 +128,21 @@ class Webhooks:
             logger.warning("task has a webhook but no signing secret; not sent", extra={"task_id": task.id})
             return Delivery(url, delivered=False, attempts=0, error="no signing secret")
         body = json.dumps(event, separators=(",", ":")).encode()
-        headers = {SIGNATURE_HEADER: sign(secret, body), EVENT_ID_HEADER: str(event["id"])}
+        client = GuardedClient(policy=self.policy, resolver=self.resolver, ssl_context=self.ssl_context)
         deadline = time.monotonic() + self.total_seconds
         delivery = Delivery(url, delivered=False, attempts=0)
         for attempt in range(1, self.attempts + 1):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            # Signed per attempt: each carries a fresh timestamp inside the receiver's replay window.
+            headers = signed_headers(secret, str(event["id"]), int(self.clock()), body)
             try:
-                status = post(
-                    url,
-                    body,
-                    headers,
-                    timeout_seconds=min(self.timeout_seconds, left),
-                    policy=self.policy,
-                    resolver=self.resolver,
-                    ssl_context=self.ssl_context,
-                )
-            except FetchRefused as refused:
+                status = post(client, url, body, headers, timeout_seconds=min(self.timeout_seconds, left))
+            except Refused as refused:
                 # Where it points will not change between attempts.
                 return self._log(Delivery(url, delivered=False, attempts=attempt, error=str(refused)))
-            except FetchFailed as failed:
+            except Failed as failed:
                 delivery = Delivery(url, delivered=False, attempts=attempt, error=str(failed))
             else:
                 if 200 <= status < 300:

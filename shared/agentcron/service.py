@@ -6,7 +6,6 @@ the queue. Time comes from an injected clock so tests can move it."""
 from __future__ import annotations
 
 import math
-import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agentcron import webhook_signatures
 from agentcron.artifacts import Transcripts
 from agentcron.dispatch import Dispatcher
 from agentcron.errors import Conflict, NotFound, PreconditionFailed, QueueUnavailable
@@ -42,7 +42,7 @@ NEXT_RUNS_SHOWN = 5
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    return webhook_signatures.new_secret()
 
 
 def utcnow() -> datetime:

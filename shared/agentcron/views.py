@@ -59,7 +59,7 @@ class TaskView(View):
     updated_at: datetime
     webhook_secret: str | None = Field(
         default=None,
-        description="Signs webhook deliveries (X-Agentcron-Signature: sha256=HMAC). Returned only by the "
+        description="Signs webhook deliveries (Standard Webhooks: webhook-signature v1 HMAC). Returned only by the "
         "create or update that sets notify.webhook_url; keep it.",
     )
     links: dict[str, Link] = Field(alias="_links")

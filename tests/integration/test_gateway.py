@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,9 @@ from agentcron import config
 from agentcron_local.gateway import (
     MAX_PAYLOAD_BYTES,
     GatewayServer,
+    HttpResponse,
     LambdaContext,
+    LocalRequest,
     PortInUseError,
     build_event,
     load_function_module,
@@ -200,6 +203,75 @@ def test_paths_outside_the_routes_are_404(gateway: GatewayServer, recorder: Reco
 
 
 # ---------------------------------------------------------------- request mapping
+
+
+def test_percent_encoded_paths_reach_the_function_decoded(
+    gateway: GatewayServer, recorder: Recorder, token: str
+) -> None:
+    # API Gateway decodes rawPath (the function's router matches on it) and path parameters.
+    response = requests.get(f"{gateway.url}/v1/tasks/a%20b%C3%A9", headers=auth(token), timeout=5)
+    assert response.status_code == 200
+    event = recorder.event
+    assert event["rawPath"] == "/v1/tasks/a bé"
+    assert event["requestContext"]["http"]["path"] == "/v1/tasks/a bé"
+    assert event["pathParameters"] == {"proxy": "tasks/a bé"}
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW"])
+def test_methods_no_route_takes_are_a_problem_json_405(gateway: GatewayServer, recorder: Recorder, method: str) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
+    try:
+        connection.request(method, "/v1/tasks")
+        response = connection.getresponse()
+        body = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 405
+    assert response.getheader("content-type") == "application/problem+json"
+    assert response.getheader("allow") == "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
+    assert body["status"] == 405
+    assert body["title"] == "Method Not Allowed"
+    assert body["detail"].startswith(f"{method} is not a method this API routes")
+    assert recorder.events == []
+
+
+def test_a_malformed_request_line_is_answered_in_json_not_html(gateway: GatewayServer, recorder: Recorder) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as sock:
+        sock.sendall(b"GET /v1/health HTTP/9.9\r\n\r\n")
+        answer = sock.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 505 ")
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body) == {"message": "HTTP Version Not Supported"}
+    assert recorder.events == []
+
+
+class EchoRoute:
+    """A local route: answers GET /echo/<anything> itself, leaves the rest to the function."""
+
+    def __init__(self) -> None:
+        self.seen: list[LocalRequest] = []
+
+    def answer(self, request: LocalRequest) -> HttpResponse | None:
+        if not request.path.startswith("/echo/"):
+            return None
+        self.seen.append(request)
+        return HttpResponse(200, [("content-type", "text/plain")], request.path.encode())
+
+
+def test_a_local_route_answers_before_api_gateways_routes(gateway: GatewayServer, recorder: Recorder) -> None:
+    route = EchoRoute()
+    gateway.add_local_route(route)
+    echoed = requests.post(f"{gateway.url}/echo/a%20b?x=1", data=b"hi", headers={"X-Test": "yes"}, timeout=5)
+    assert (echoed.status_code, echoed.text) == (200, "/echo/a b")
+    assert route.seen[0].method == "POST"
+    assert route.seen[0].query == "x=1"
+    assert route.seen[0].body == b"hi"
+    assert route.seen[0].headers["x-test"] == "yes"
+    assert recorder.events == []
+    # Everything else still goes through API Gateway's routing to the function.
+    assert requests.get(f"{gateway.url}/v1/health", timeout=5).status_code == 200
+    assert len(recorder.events) == 1
 
 
 def test_query_string_raw_and_parsed(gateway: GatewayServer, recorder: Recorder, token: str) -> None:
@@ -397,6 +469,19 @@ def test_the_api_function_behind_the_gateway(
         listed = requests.get(f"{server.url}/v1/tasks", headers=auth(token), timeout=10)
         assert listed.status_code == 200, listed.text
         assert listed.json()["items"] == []
+        created = requests.post(
+            f"{server.url}/v1/tasks",
+            headers=auth(token),
+            json={"name": "encoded", "prompt": "p", "schedule": {"type": "manual"}},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        task_id = created.json()["id"]
+        # Every character percent-encoded: the function still finds the task, as behind API Gateway.
+        encoded = "".join(f"%{byte:02X}" for byte in task_id.encode())
+        found = requests.get(f"{server.url}/v1/tasks/{encoded}", headers=auth(token), timeout=10)
+        assert found.status_code == 200, found.text
+        assert found.json()["id"] == task_id
     finally:
         server.shutdown()
         server.server_close()

@@ -1,5 +1,7 @@
-"""Task webhooks: the run's event POSTed to the task's URL, signed, retried a
-bounded number of times, and never sent anywhere web_fetch could not go.
+"""Task webhooks: the run's event POSTed to the task's URL, signed in the
+Standard Webhooks scheme (checked with that scheme's own verifier, as a
+receiver would), retried a bounded number of times, and never sent anywhere
+the guarded client refuses.
 
 The receiver is a real HTTPS server on 127.0.0.2 whose certificate names
 hooks.example.test; the resolver maps that name to it and the address policy
@@ -8,14 +10,13 @@ allows that one address and port, as the web_fetch tests do.
 
 from __future__ import annotations
 
+import base64
 import datetime
-import hashlib
-import hmac
 import ipaddress
-import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,14 +24,16 @@ from typing import Any
 
 import pytest
 from agentcron import wiring
+from agentcron.guarded_http import AddressPolicy
 from agentcron.models import Notify, Task
-from agentcron.notifications import SIGNATURE_HEADER, RunEvents, Webhooks, sign
+from agentcron.notifications import RunEvents, Webhooks
 from agentcron.schedules import ManualSchedule
-from agentcron.tools.web_fetch import AddressPolicy
+from agentcron.webhook_signatures import signature
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.integration.test_runner_harness import Runner
 
@@ -39,7 +42,7 @@ pytest_plugins = ["tests.integration.test_runner_harness"]
 
 HOST = "127.0.0.2"
 NAME = "hooks.example.test"
-SECRET = "whsec_test_0123456789"
+SECRET = "whsec_" + base64.b64encode(b"a test secret of thirty-two byte").decode()
 
 
 @dataclass
@@ -167,10 +170,8 @@ EVENT = RunEvents.envelope("Run Succeeded", {"run_id": "run_x", "status": "SUCCE
 
 
 def verify(received: Received, secret: str = SECRET) -> dict[str, Any]:
-    """What a receiver does: recompute the HMAC over the raw body and compare in constant time."""
-    expected = "sha256=" + hmac.new(secret.encode(), received.body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(received.headers[SIGNATURE_HEADER.lower()], expected)
-    event: dict[str, Any] = json.loads(received.body)
+    """What a receiver does: the Standard Webhooks library checks the headers, the window and the HMAC."""
+    event: dict[str, Any] = Webhook(secret).verify(received.body, received.headers)
     return event
 
 
@@ -183,10 +184,42 @@ def test_a_delivery_is_signed_with_the_tasks_secret(receiver: Receiver) -> None:
     [received] = receiver.received
     assert received.path == "/agentcron"
     assert received.headers["content-type"] == "application/json"
-    assert received.headers["x-agentcron-event-id"] == EVENT["id"]
+    assert received.headers["webhook-id"] == EVENT["id"]
+    assert abs(int(received.headers["webhook-timestamp"]) - time.time()) < 5
     assert verify(received) == EVENT
-    assert sign(SECRET, received.body) == received.headers["x-agentcron-signature"]
+    timestamp = int(received.headers["webhook-timestamp"])
+    assert received.headers["webhook-signature"] == signature(SECRET, EVENT["id"], timestamp, received.body)
     assert sleeps == []
+
+
+def test_a_delivery_signed_with_another_secret_or_replayed_late_is_refused_by_the_receiver(
+    receiver: Receiver,
+) -> None:
+    # Signed ten minutes ago: a receiver's five-minute replay window refuses it.
+    hooks, _ = webhooks(receiver, clock=lambda: time.time() - 600)
+    hooks.deliver(task_with_hook(receiver.url()), EVENT)
+    [late] = receiver.received
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify(late)
+    receiver.received.clear()
+
+    hooks, _ = webhooks(receiver)
+    hooks.deliver(task_with_hook(receiver.url()), EVENT)
+    other = "whsec_" + base64.b64encode(b"another secret, thirty-two bytes").decode()
+    with pytest.raises(WebhookVerificationError, match="No matching signature"):
+        verify(receiver.received[0], other)
+
+
+def test_each_retry_is_signed_afresh_with_the_same_id(receiver: Receiver) -> None:
+    receiver.answers[:] = [503, 503]
+    ticks = iter([1_000_000_000 + step for step in range(0, 300, 100)])
+    hooks, _ = webhooks(receiver, clock=lambda: next(ticks))
+
+    delivery = hooks.deliver(task_with_hook(receiver.url()), EVENT)
+
+    assert delivery is not None and delivery.delivered and delivery.attempts == 3
+    assert [r.headers["webhook-timestamp"] for r in receiver.received] == ["1000000000", "1000000100", "1000000200"]
+    assert {r.headers["webhook-id"] for r in receiver.received} == {EVENT["id"]}
 
 
 def test_a_failing_receiver_is_retried_with_backoff_then_given_up(receiver: Receiver) -> None:

@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from agentcron.tools.web_fetch import DEFAULT_PORTS, AddressPolicy, FetchFailed, FetchRefused, FetchResult, fetch
+from agentcron.guarded_http import DEFAULT_PORTS, AddressPolicy
+from agentcron.tools.web_fetch import FetchFailed, FetchRefused, FetchResult, fetch
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

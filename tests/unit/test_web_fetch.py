@@ -11,15 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from agentcron.guarded_http import DEFAULT_POLICY, AddressPolicy, parse_target
 from agentcron.tools.errors import ToolError
-from agentcron.tools.web_fetch import (
-    DEFAULT_POLICY,
-    AddressPolicy,
-    FetchFailed,
-    FetchRefused,
-    fetch,
-    parse_target,
-)
+from agentcron.tools.web_fetch import FetchFailed, FetchRefused, fetch
 
 
 @pytest.fixture(autouse=True)
