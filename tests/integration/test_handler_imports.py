@@ -10,16 +10,30 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 PROBE = r"""
 import json, sys
 from agentcron_local.gateway import LambdaContext, build_event, load_function_handler, load_routes
+
+RUNNERS_OWN = ("anthropic", "agentcron.execution", "agentcron.agent", "agentcron.tools", "agentcron.bootstrap.runner")
+
+def runners_modules():
+    return sorted(m for m in sys.modules if m in RUNNERS_OWN or m.startswith(("anthropic.", "agentcron.tools.")))
+
 handler = load_function_handler(sys.argv[1])
 at_init = "anthropic" in sys.modules
+runners_at_init = runners_modules()
 status = None
 if sys.argv[1] == "api":
     event = build_event("GET", "/v1/health", headers={}, body=None, claims=None, routes=load_routes())
     status = handler(event, LambdaContext())["statusCode"]
-print(json.dumps({"at_init": at_init, "after_a_request": "anthropic" in sys.modules, "status": status}))
+print(json.dumps({
+    "at_init": at_init,
+    "after_a_request": "anthropic" in sys.modules,
+    "status": status,
+    "runners_modules": {"at_init": runners_at_init, "after_a_request": runners_modules()},
+}))
 """
 
 
@@ -34,11 +48,29 @@ def imports_of(function: str) -> dict[str, Any]:
 
 
 def test_the_api_never_imports_anthropic_even_serving_a_request() -> None:
-    assert imports_of("api") == {"at_init": False, "after_a_request": False, "status": 200}
+    imports = imports_of("api")
+    assert {k: imports[k] for k in ("at_init", "after_a_request", "status")} == {
+        "at_init": False,
+        "after_a_request": False,
+        "status": 200,
+    }
 
 
 def test_the_dispatcher_never_imports_anthropic() -> None:
     assert imports_of("dispatcher")["at_init"] is False
+
+
+@pytest.mark.parametrize("function", ["api", "dispatcher"])
+def test_the_api_and_the_dispatcher_never_load_the_runners_modules(function: str) -> None:
+    # Their composition roots (agentcron.bootstrap.api / .dispatcher) build no executor,
+    # agent or tools, so their cold starts do not pay for them.
+    assert imports_of(function)["runners_modules"] == {"at_init": [], "after_a_request": []}
+
+
+def test_the_runner_loads_its_modules_at_init() -> None:
+    # The probe itself: what the API and the dispatcher must not load is loaded here.
+    loaded = imports_of("runner")["runners_modules"]["at_init"]
+    assert {"anthropic", "agentcron.execution", "agentcron.agent", "agentcron.tools.web_fetch"} <= set(loaded)
 
 
 def test_the_runner_imports_anthropic_at_init_for_its_snapshot() -> None:
