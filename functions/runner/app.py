@@ -19,6 +19,7 @@ from agentcron.bootstrap.runner import executor, run_queue
 from agentcron.execution import RetryLater
 from agentcron.observability import logger, metrics, tracer
 from agentcron.queue import RunMessage
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -57,7 +58,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         raise
     except Exception:
         logger.exception("run message failed; it will be retried", extra={"message_id": record.message_id})
-        metrics.add_metric(name="RunMessageErrors", unit="Count", value=1)
+        metrics.add_metric(name="RunMessageErrors", unit=MetricUnit.Count, value=1)
         _set_visibility(record, UNEXPECTED_ERROR_RETRY_SECONDS)
         raise
     finally:
