@@ -100,19 +100,20 @@ def measure(tasks: int = 10) -> dict[str, Any]:
 
 def _measure(env: dict[str, str], recorder: Any, tasks: int, logged: Any) -> dict[str, Any]:
     import boto3
-    from agentcron import wiring
+    from agentcron import bootstrap
+    from agentcron.bootstrap.dispatcher import root as dispatcher_root
     from agentcron_local.gateway import lambda_context, load_function_handler
     from agentcron_local.services import QueuePoller, runner_event_source
 
     from bench.harness import by_operation, total, write_units_by_target
 
-    wiring.reset()
+    bootstrap.reset()
     dispatcher = load_function_handler("dispatcher")
     runner = load_function_handler("runner")
     batch_size, _ = runner_event_source()
     poller = QueuePoller(queue_url=env["RUN_QUEUE_URL"], handler=runner, batch_size=batch_size, wait_seconds=1)
     sqs = boto3.session.Session().client("sqs")
-    store = wiring.new_store()
+    store = dispatcher_root().new_store()
     tick_event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": ""}
 
     def tick() -> dict[str, Any]:

@@ -45,13 +45,13 @@ def measure(tasks: int = TASKS, budget: float = BUDGET_SECONDS) -> dict[str, Any
     from bench.harness import Recorder, local_aws, moto_transactions_without_table_copy, template_indexes
 
     with local_aws(prefix="benchdisp"), moto_transactions_without_table_copy() as moto_copy:
-        from agentcron import wiring
-        from agentcron.config import settings
+        from agentcron import bootstrap
+        from agentcron.bootstrap.dispatcher import root as dispatcher_root
         from agentcron.dispatch import TIME_RESERVE_SECONDS
 
-        wiring.reset()
-        shards = settings().due_shards
-        store = wiring.new_store()
+        bootstrap.reset()
+        shards = dispatcher_root().settings.due_shards
+        store = dispatcher_root().new_store()
         started = time.monotonic()
         per_shard = _seed(store, tasks)
         seeded = time.monotonic() - started
@@ -133,7 +133,7 @@ def _seed(store: Any, count: int) -> dict[str, int]:
 
 
 def _tick(recorder: Any, budget: float) -> dict[str, Any]:
-    from agentcron import wiring
+    from agentcron.bootstrap.dispatcher import dispatcher as wired_dispatcher
     from agentcron.dispatch import TIME_RESERVE_SECONDS, Dispatcher, TickReport, TimeBudget
     from agentcron.store import Store
 
@@ -165,7 +165,7 @@ def _tick(recorder: Any, budget: float) -> dict[str, Any]:
     Dispatcher._tick_shard = timed_tick_shard  # type: ignore[method-assign]
     Store.__init__ = timed_store_init  # type: ignore[method-assign]
     try:
-        dispatcher = wiring.dispatcher()
+        dispatcher = wired_dispatcher()
         with recorder.recording("tick"):
             wall = time.perf_counter()
             # The dispatcher's own time budget, as the handler gives it the invocation's

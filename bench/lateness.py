@@ -142,14 +142,14 @@ def _one_mode(mode: str, tasks: int, tick: int, lead: int, span_ticks: int) -> d
         port=0, moto_port=0, state_dir=state / "state", tick_seconds=tick, persist=False, access_log=False
     )
     with LocalStack(options, service_factories=[model_for, ticker, poller], out=sys.stderr) as stack:
-        from agentcron import wiring
+        from agentcron.bootstrap.dispatcher import root as dispatcher_root
 
         # The runner's cold start (anthropic import) is not what is measured here.
         runner_holder["handler"] = load_function_handler("runner")
         import anthropic  # noqa: F401
 
         auth = {"Authorization": f"Bearer {tokens.issue_token('bench')}"}
-        store = wiring.new_store()
+        store = dispatcher_root().new_store()
         base = math.ceil(time.time()) + lead
         span = span_ticks * tick
         created: dict[str, float] = {}

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.resources import create_resources
 from agentcron_local.stack import AWS_VARIABLES_TO_CLEAR, local_aws_environment
@@ -60,9 +60,9 @@ def aws_env(moto_server: MotoHandle, monkeypatch: pytest.MonkeyPatch) -> Iterato
         monkeypatch.setenv(name, value)
     # A fresh stack is a fresh container: handlers must not reuse clients and
     # settings cached for an earlier test's resources (or an earlier local stack).
-    wiring.reset()
+    bootstrap.reset()
     yield env
-    wiring.reset()
+    bootstrap.reset()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from agentcron import errors
+from agentcron.bootstrap.api import service
 from agentcron.models import (
     DisableRequest,
     PreviewRequest,
@@ -43,7 +44,6 @@ from agentcron.views import (
     run_view,
     task_view,
 )
-from agentcron.wiring import service
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer

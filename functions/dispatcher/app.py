@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentcron.bootstrap.dispatcher import dispatcher, service
 from agentcron.errors import AgentcronError
 from agentcron.models import Trigger, Variables
 from agentcron.observability import logger, metrics, tracer
-from agentcron.wiring import dispatcher, service
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 

@@ -15,10 +15,11 @@ from typing import Any
 # and ~77 MB), and SnapStart snapshots the initialised function, so a cold start restores
 # it already imported instead of paying for it on the first message.
 import anthropic  # noqa: F401
+from agentcron.bootstrap.runner import executor, run_queue
 from agentcron.execution import RetryLater
 from agentcron.observability import logger, metrics, tracer
 from agentcron.queue import RunMessage
-from agentcron.wiring import executor, run_queue
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -37,10 +38,7 @@ UNEXPECTED_ERROR_RETRY_SECONDS = 30
 
 
 def _set_visibility(record: SQSRecord, seconds: int) -> None:
-    queue = run_queue()
-    queue.client.change_message_visibility(
-        QueueUrl=queue.queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=seconds
-    )
+    run_queue().retry_in(record.receipt_handle, seconds)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
@@ -60,7 +58,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         raise
     except Exception:
         logger.exception("run message failed; it will be retried", extra={"message_id": record.message_id})
-        metrics.add_metric(name="RunMessageErrors", unit="Count", value=1)
+        metrics.add_metric(name="RunMessageErrors", unit=MetricUnit.Count, value=1)
         _set_visibility(record, UNEXPECTED_ERROR_RETRY_SECONDS)
         raise
     finally:

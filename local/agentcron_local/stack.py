@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol
 
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.guarded_http import LOCAL_LOOPBACK_PORTS_ENV
 from agentcron.store import Store
 
@@ -215,7 +215,7 @@ class LocalStack:
             self._set_env(resources_env)
             # A function container built its clients for the previous stack's endpoint
             # (an in-process restart): start from cold, as a new container would.
-            wiring.reset()
+            bootstrap.reset()
             if opts.persist:
                 # Before the API serves: no request may see the empty tables.
                 self.snapshots = SnapshotService(restore_stack(self), opts.snapshot_seconds, out=self.out)

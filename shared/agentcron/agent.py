@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from agentcron.models import Run, RunStatus, Task, Usage
+from agentcron.observability import tracer
 from agentcron.tools_catalog import TOOLS
 
 if TYPE_CHECKING:
@@ -184,6 +185,8 @@ def with_cache_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]
     return [*messages[:-1], {**last, "content": blocks}]
 
 
+# Not the response in the trace: the outcome carries the conversation.
+@tracer.capture_method(capture_response=False)
 def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecutor) -> AgentOutcome:
     """The Messages API tool loop until end_turn, a question for the user, or a limit.
     Model errors propagate (the runner classifies them); the deadline raises

@@ -4,27 +4,37 @@ input (so the reply resumes it) and when it ends (linked from the run)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from agentcron.lazy_client import LazyClient
 from agentcron.models import Usage
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
 
 
 def transcript_key(task_id: str, run_id: str) -> str:
     return f"transcripts/{task_id}/{run_id}.json"
 
 
+def _own_s3_client() -> S3Client:
+    return boto3.session.Session().client("s3")
+
+
 class Transcripts:
-    def __init__(self, bucket: str, client: Any = None) -> None:
+    """`client` makes the S3 client at first use: the functions pass their container's
+    (agentcron.bootstrap); standalone (tools, tests), one from a session of its own."""
+
+    def __init__(self, bucket: str, client: Callable[[], S3Client] = _own_s3_client) -> None:
         self.bucket = bucket
-        self._client = client
+        self._client = LazyClient(client)
 
     @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("s3")
-        return self._client
+    def client(self) -> S3Client:
+        return self._client.get()
 
     def save(self, task_id: str, run_id: str, messages: list[dict[str, Any]], usage: Usage) -> str:
         key = transcript_key(task_id, run_id)

@@ -1,13 +1,17 @@
-"""Settings read from the function's environment (the template sets them; the
-local stack sets the same names). Read once per container; a bad value stops
-the container at its first use with a message that names the variable."""
+"""Settings read from a function's environment (the template sets them; the
+local stack sets the same names), one class per function: each names what
+that function needs, so a variable the template forgot stops the container at
+its first use with a message that names it, instead of a run that silently
+skips publishing. Read once per container (by its composition root,
+agentcron.bootstrap), never at import."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from typing import Any, Self
 
 _SWITCH_VALUES = {
     **dict.fromkeys(("on", "true", "yes", "1"), True),
@@ -16,7 +20,18 @@ _SWITCH_VALUES = {
 
 
 class InvalidSetting(ValueError):
-    """An environment variable holds a value the functions cannot use."""
+    """An environment variable holds a value the functions cannot use (or is missing)."""
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = _optional(env, name)
+    if value is None:
+        raise InvalidSetting(f"{name} is not set: this function needs it (template.yaml sets it)")
+    return value
 
 
 def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
@@ -42,35 +57,115 @@ def _positive_int(env: Mapping[str, str], name: str, *, default: int) -> int:
     return value
 
 
-@dataclass(frozen=True)
+def _positive_seconds(env: Mapping[str, str], name: str, *, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidSetting(f"{name}={raw!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidSetting(f"{name}={raw!r} must be a number of seconds above 0")
+    return value
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional(env, name)
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise InvalidSetting(f"{name}={value!r} is not an http(s) URL")
+    return value
+
+
+def _arn(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional(env, name)
+    if value is not None and not value.startswith("arn:"):
+        raise InvalidSetting(f"{name}={value!r} is not an ARN")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
+    """What every function reads: the table and the dispatch rhythm."""
+
     table_name: str
-    run_queue_url: str
-    artifacts_bucket: str
-    event_bus_name: str
-    due_shards: int
-    tick_seconds: int
-    # Base of the runner's exponential backoff for transient model errors.
-    retry_base_seconds: float = 10.0
+    due_shards: int = 4
+    tick_seconds: int = 300
     # Claim what falls due before the next tick now, and let SQS hold it until its second.
     # Off: claim only what is due already (a plain cron poller; runs start up to a tick late).
     dispatch_lookahead: bool = True
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        return cls(**cls._read(os.environ if env is None else env))
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        """This class's fields from `env`; each subclass adds its own to its parent's."""
+        return {
+            "table_name": _required(env, "TABLE_NAME"),
+            "due_shards": _positive_int(env, "DUE_SHARDS", default=4),
+            "tick_seconds": _positive_int(env, "TICK_SECONDS", default=300),
+            "dispatch_lookahead": _switch(env, "DISPATCH_LOOKAHEAD", default=True),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatcherSettings(Settings):
+    """The dispatcher queues runs."""
+
+    run_queue_url: str
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        return {**super()._read(env), "run_queue_url": _required(env, "RUN_QUEUE_URL")}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings(DispatcherSettings):
+    """The API queues runs (run now, replies) and reads transcripts."""
+
+    artifacts_bucket: str
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        return {**super()._read(env), "artifacts_bucket": _required(env, "ARTIFACTS_BUCKET")}
+
+
+@dataclass(frozen=True)
+class AnthropicSettings:
+    """Where the runner's model key comes from: ANTHROPIC_API_KEY (local), else the Secrets
+    Manager secret ANTHROPIC_SECRET_ARN (AWS). Neither is required here: a runner without
+    a key fails each run with what to do (agentcron.secrets), which its owner sees."""
+
+    api_key: str | None = field(default=None, repr=False)
+    secret_arn: str | None = None
+    # The local stack's fake Messages API; None: the SDK's default (api.anthropic.com).
+    base_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AnthropicSettings:
         return cls(
-            table_name=env["TABLE_NAME"],
-            run_queue_url=env.get("RUN_QUEUE_URL", ""),
-            artifacts_bucket=env.get("ARTIFACTS_BUCKET", ""),
-            event_bus_name=env.get("EVENT_BUS_NAME", ""),
-            due_shards=_positive_int(env, "DUE_SHARDS", default=4),
-            tick_seconds=_positive_int(env, "TICK_SECONDS", default=300),
-            retry_base_seconds=float(env.get("RETRY_BASE_SECONDS", "10")),
-            dispatch_lookahead=_switch(env, "DISPATCH_LOOKAHEAD", default=True),
+            api_key=_optional(env, "ANTHROPIC_API_KEY"),
+            secret_arn=_arn(env, "ANTHROPIC_SECRET_ARN"),
+            base_url=_http_url(env, "ANTHROPIC_BASE_URL"),
         )
 
 
-@cache
-def settings() -> Settings:
-    return Settings.from_env()
+@dataclass(frozen=True, kw_only=True)
+class RunnerSettings(ApiSettings):
+    """The runner also publishes run events and calls the model."""
+
+    event_bus_name: str
+    anthropic: AnthropicSettings
+    # Base of the runner's exponential backoff for transient model errors.
+    retry_base_seconds: float = 10.0
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            **super()._read(env),
+            "event_bus_name": _required(env, "EVENT_BUS_NAME"),
+            "anthropic": AnthropicSettings.from_env(env),
+            "retry_base_seconds": _positive_seconds(env, "RETRY_BASE_SECONDS", default=10.0),
+        }

@@ -41,7 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from agentcron.errors import Conflict, NotFound
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunStatus, Task, Trigger
-from agentcron.observability import logger, metrics
+from agentcron.observability import logger, metrics, tracer
 from agentcron.queue import MAX_BATCH_ENTRIES, RunMessage, RunQueue
 from agentcron.schedules import from_epoch, next_occurrences, to_epoch
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, RunsAlreadyExist, Store
@@ -318,6 +318,7 @@ class Dispatcher:
 
     # ---- the tick --------------------------------------------------------
 
+    @tracer.capture_method
     def tick(self, *, time_left: Callable[[], float] | None = None) -> TickReport:
         """Recover runs that were claimed but never ran, then claim and queue everything
         due before the next tick, on every shard in parallel. `time_left`: seconds left of

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agentcron.agent import (
@@ -39,7 +40,7 @@ from agentcron.artifacts import Transcripts
 from agentcron.errors import Conflict, NotFound, QueueUnavailable
 from agentcron.models import FINAL_STATUSES, Run, RunStatus, Task, TaskCreate, Usage
 from agentcron.notifications import RunEvents
-from agentcron.observability import logger, metrics
+from agentcron.observability import RUN_OUTCOME_METRICS, logger, metrics, tracer
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import to_epoch
 from agentcron.secrets import MissingApiKey
@@ -165,6 +166,8 @@ class RunExecutor:
 
     # ---- 1. start ----------------------------------------------------------
 
+    # Not the response in the trace: a run carries the model's output.
+    @tracer.capture_method(capture_response=False)
     def process(self, message: RunMessage, remaining_seconds: float) -> Run | None:
         """Run what the message names, if it still should run. Returns the run
         as it ended up, or None when the message was stale (nothing to do)."""
@@ -200,8 +203,8 @@ class RunExecutor:
             raise RetryLater(5, "another run took the task at the same moment") from None
         lateness = max(0, to_epoch(now) - to_epoch(run.scheduled_for))
         logger.info("run started", extra={"attempt": started.attempt, "start_lateness_seconds": lateness})
-        metrics.add_metric(name="RunsStarted", unit="Count", value=1)
-        metrics.add_metric(name="StartLateness", unit="Seconds", value=lateness)
+        metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="StartLateness", unit=MetricUnit.Seconds, value=lateness)
         return self._execute(task, started, remaining_seconds)
 
     def _overlap(self, task: Task, run: Run, holder: str) -> Run | None:
@@ -329,7 +332,7 @@ class RunExecutor:
         except (Conflict, NotFound):
             logger.info("run moved on before its retry was stored")
             return None
-        metrics.add_metric(name="RunsRetried", unit="Count", value=1)
+        metrics.add_metric(name="RunsRetried", unit=MetricUnit.Count, value=1)
         raise RetryLater(delay, f"{error.type}: {error.message}")
 
     def _finish(
@@ -407,14 +410,18 @@ class RunExecutor:
         paused_reason = None
         if failed is True and updated is not None and task is not None:
             paused_reason = self._auto_pause(task, updated.consecutive_failures, settled)
-        metrics.add_metric(name=f"Runs{status.value.title().replace('_', '')}", unit="Count", value=1)
+        metrics.add_metric(name=RUN_OUTCOME_METRICS[status], unit=MetricUnit.Count, value=1)
         if settled.duration_ms is not None:
-            metrics.add_metric(name="RunDuration", unit="Milliseconds", value=settled.duration_ms)
+            metrics.add_metric(name="RunDuration", unit=MetricUnit.Milliseconds, value=settled.duration_ms)
         if settled.usage:
-            metrics.add_metric(name="InputTokens", unit="Count", value=settled.usage.input_tokens)
-            metrics.add_metric(name="OutputTokens", unit="Count", value=settled.usage.output_tokens)
-            metrics.add_metric(name="CacheWriteTokens", unit="Count", value=settled.usage.cache_creation_input_tokens)
-            metrics.add_metric(name="CacheReadTokens", unit="Count", value=settled.usage.cache_read_input_tokens)
+            metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=settled.usage.input_tokens)
+            metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=settled.usage.output_tokens)
+            metrics.add_metric(
+                name="CacheWriteTokens", unit=MetricUnit.Count, value=settled.usage.cache_creation_input_tokens
+            )
+            metrics.add_metric(
+                name="CacheReadTokens", unit=MetricUnit.Count, value=settled.usage.cache_read_input_tokens
+            )
         self.events.publish(settled, task)
         if paused_reason is not None and task is not None and updated is not None:
             self.events.publish_auto_pause(
@@ -431,7 +438,7 @@ class RunExecutor:
         if not self.store.auto_pause(task.id, reason, self.now()):
             return None
         logger.warning("task auto-paused", extra={"consecutive_failures": consecutive_failures})
-        metrics.add_metric(name="TasksAutoPaused", unit="Count", value=1)
+        metrics.add_metric(name="TasksAutoPaused", unit=MetricUnit.Count, value=1)
         return reason
 
     def _wake_buffered(self, task: Task, ended: Run) -> None:

@@ -31,6 +31,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agentcron.guarded_http import AddressPolicy, Failed, GuardedClient, Refused, Resolver, local_policy
+from agentcron.lazy_client import LazyClient
 from agentcron.models import Run, RunStatus, Task
 from agentcron.observability import logger
 from agentcron.webhook_signatures import signed_headers
@@ -166,16 +167,20 @@ class Webhooks:
 
 
 class RunEvents:
-    def __init__(self, bus_name: str, client: Any = None, webhooks: Webhooks | None = None) -> None:
+    def __init__(
+        self,
+        bus_name: str,
+        client: Callable[[], Any] = lambda: boto3.session.Session().client("events"),
+        webhooks: Webhooks | None = None,
+    ) -> None:
         self.bus_name = bus_name
-        self._client = client
+        # Made at first use: the functions pass their container's (agentcron.bootstrap).
+        self._client = LazyClient(client)
         self.webhooks = webhooks if webhooks is not None else Webhooks()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("events")
-        return self._client
+        return self._client.get()
 
     def publish(self, run: Run, task: Task | None = None) -> None:
         detail_type = DETAIL_TYPES.get(run.status)

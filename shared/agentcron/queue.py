@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from agentcron.errors import QueueUnavailable
+from agentcron.lazy_client import LazyClient
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -30,21 +31,23 @@ class RunMessage(BaseModel):
     owner: str
 
 
+def _own_sqs_client() -> SQSClient:
+    return boto3.session.Session().client("sqs")
+
+
 class RunQueue:
     """Used from several threads at once (the dispatcher's shards): a boto3 client is
-    thread-safe, making one is not, so the lazy client is made under a lock."""
+    thread-safe, making one is not, so the lazy client is made under a lock. `client`
+    makes it at first use: the functions pass their container's (agentcron.bootstrap);
+    standalone (tools, tests), one from a session of its own."""
 
-    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+    def __init__(self, queue_url: str, client: Callable[[], SQSClient] = _own_sqs_client) -> None:
         self.queue_url = queue_url
-        self._client: Any = client
-        self._client_lock = threading.Lock()
+        self._client = LazyClient(client)
 
     @property
     def client(self) -> SQSClient:
-        with self._client_lock:
-            if self._client is None:
-                self._client = boto3.client("sqs")
-            return self._client  # type: ignore[no-any-return]
+        return self._client.get()
 
     def send_batch(self, messages: list[tuple[RunMessage, int]]) -> list[str]:
         """Send (message, delay) pairs ten to a SendMessageBatch; returns the run ids
@@ -75,3 +78,10 @@ class RunQueue:
             self.client.send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json(), DelaySeconds=delay)
         except (ClientError, BotoCoreError) as error:
             raise QueueUnavailable(f"could not queue run {message.run_id}: {error}") from error
+
+    def retry_in(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received message visible again after `seconds` (0: at once), so the
+        queue, not a sleeping function, waits before the next attempt."""
+        self.client.change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )

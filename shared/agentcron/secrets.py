@@ -1,27 +1,28 @@
-"""The Anthropic API key: from Secrets Manager in AWS (cached for the
-container's life), from ANTHROPIC_API_KEY locally. Never logged."""
+"""The Anthropic API key: ANTHROPIC_API_KEY locally, else from Secrets Manager
+(ANTHROPIC_SECRET_ARN) in AWS. The runner's composition root asks for it once
+per container and keeps the client made with it. Never logged."""
 
 from __future__ import annotations
 
-import os
-from functools import cache
+from collections.abc import Callable
+from typing import Any
 
-import boto3
+from agentcron.config import AnthropicSettings
 
 
 class MissingApiKey(RuntimeError):
     pass
 
 
-@cache
-def anthropic_api_key() -> str:
-    local = os.environ.get("ANTHROPIC_API_KEY")
-    if local:
-        return local
-    arn = os.environ.get("ANTHROPIC_SECRET_ARN")
+def anthropic_api_key(settings: AnthropicSettings, secrets_client: Callable[[], Any]) -> str:
+    """`secrets_client` is called only when the key is in Secrets Manager (making a client
+    costs a service model's parse)."""
+    if settings.api_key:
+        return settings.api_key
+    arn = settings.secret_arn
     if not arn:
         raise MissingApiKey("set ANTHROPIC_API_KEY, or ANTHROPIC_SECRET_ARN to a Secrets Manager secret")
-    secret = boto3.client("secretsmanager").get_secret_value(SecretId=arn).get("SecretString") or ""
+    secret = secrets_client().get_secret_value(SecretId=arn).get("SecretString") or ""
     if not secret.strip():
         raise MissingApiKey(f"the secret {arn} holds no API key yet: put your Anthropic key in it")
     return secret.strip()

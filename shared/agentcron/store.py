@@ -172,7 +172,7 @@ class Store:
     ) -> None:
         # A boto3 resource is not thread-safe, so a Store is used by one thread at a time
         # (the dispatcher lends its shard threads one each). `session`: a warm session to
-        # build the resource from (agentcron.wiring's; the caller serialises its use), else
+        # build the resource from (agentcron.bootstrap's; the caller serialises its use), else
         # a fresh one, which costs ~100 ms of CPU to load the service's models.
         if table is None:
             maker = session if session is not None else boto3.session.Session()

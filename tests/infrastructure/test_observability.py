@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 from agentcron.models import RunStatus
+from agentcron.observability import RUN_OUTCOME_METRICS
 
 from tests.infrastructure import iam
 
@@ -18,9 +20,13 @@ def emitted_metric_names() -> set[str]:
     code = [*(REPO / "shared" / "agentcron").rglob("*.py"), *(REPO / "functions").rglob("*.py")]
     source = "\n".join(path.read_text(encoding="utf-8") for path in code)
     names = set(re.findall(r'add_metric\(\s*name="([A-Za-z]+)"', source))
-    # execution.py names one metric per outcome: Runs<Status>.
-    names |= {f"Runs{status.value.title().replace('_', '')}" for status in RunStatus}
+    # execution.py names one metric per outcome, from the table in observability.py.
+    names |= set(RUN_OUTCOME_METRICS.values())
     return names
+
+
+def code_of(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
 
 
 def agentcron_metrics(node: Any) -> set[str]:
@@ -76,3 +82,40 @@ def test_alarms_watch_emitted_metrics() -> None:
     watched = set().union(*(agentcron_metrics(alarm["Properties"]) for alarm in alarms.values()))
     assert {"RunsFailed", "RunsSucceeded", "RunsTimedOut", "StartLateness", "ShardsOutOfTime"} <= watched
     assert watched <= emitted_metric_names()
+
+
+def test_every_way_a_run_ends_has_its_metric_named() -> None:
+    assert set(RUN_OUTCOME_METRICS) == set(RunStatus)
+    assert all(re.fullmatch(r"Runs[A-Z][A-Za-z]+", name) for name in RUN_OUTCOME_METRICS.values())
+
+
+def test_every_metric_names_its_unit_from_powertools() -> None:
+    # A string unit ("Count") is checked only when the metric is flushed; MetricUnit, by mypy.
+    code = [*(REPO / "shared" / "agentcron").rglob("*.py"), *(REPO / "functions").rglob("*.py")]
+    calls = [
+        node
+        for path in code
+        for node in ast.walk(code_of(path))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_metric"
+    ]
+    units = [next(k.value for k in call.keywords if k.arg == "unit") for call in calls]
+    assert len(calls) >= 15
+    assert all(isinstance(u, ast.Attribute) and ast.unparse(u.value) == "MetricUnit" for u in units), [
+        ast.unparse(u) for u in units
+    ]
+    assert all(isinstance(k.value, ast.Constant | ast.Subscript) for c in calls for k in c.keywords if k.arg == "name")
+
+
+def decorators_of(path: Path, name: str) -> list[str]:
+    [function] = [node for node in ast.walk(code_of(path)) if isinstance(node, ast.FunctionDef) and node.name == name]
+    return [ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in function.decorator_list]
+
+
+def test_the_tick_the_runs_processing_and_the_agent_loop_are_traced() -> None:
+    shared = REPO / "shared" / "agentcron"
+    for path, name in [
+        (shared / "dispatch.py", "tick"),
+        (shared / "execution.py", "process"),
+        (shared / "agent.py", "run_agent"),
+    ]:
+        assert "tracer.capture_method" in decorators_of(path, name), (path.name, name)

@@ -12,9 +12,13 @@ import re
 import subprocess
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
+from agentcron.bootstrap.api import ApiRoot
+from agentcron.bootstrap.core import CoreRoot
+from agentcron.bootstrap.runner import RunnerRoot
+from agentcron.config import InvalidSetting, Settings
 from agentcron.dispatch import TIME_RESERVE_SECONDS
 
 from tests.infrastructure import iam
@@ -168,6 +172,39 @@ def test_function_environment(sam: dict[str, Any], function_id: str) -> None:
         assert env["ARTIFACTS_BUCKET"] == {"Ref": "ArtifactsBucket"}
     else:
         assert "ARTIFACTS_BUCKET" not in env
+
+
+ROOTS = {"ApiFunction": ApiRoot, "DispatcherFunction": CoreRoot, "RunnerFunction": RunnerRoot}
+
+
+def deployed_environment(sam: dict[str, Any], function_id: str) -> dict[str, str]:
+    """The function's variables as Lambda would see them: a parameter's default, and for a
+    resource's name, URL or ARN a stand-in of the ARN's shape."""
+    parameters = sam["Parameters"]
+    deployed = {}
+    for name, value in function_environment(sam, function_id).items():
+        if isinstance(value, dict) and value.get("Ref") in parameters:
+            value = parameters[value["Ref"]]["Default"]
+        deployed[name] = str(value) if not isinstance(value, dict) else f"arn:aws:cloudformation:::{name.lower()}"
+    return deployed
+
+
+def settings_of(root: type[CoreRoot]) -> type[Settings]:
+    settings: type[Settings] = get_type_hints(root.settings.func)["return"]
+    return settings
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_the_template_sets_every_variable_its_function_requires(sam: dict[str, Any], function_id: str) -> None:
+    settings_class = settings_of(ROOTS[function_id])
+    settings = settings_class.from_env(deployed_environment(sam, function_id))
+    assert settings.table_name and settings.tick_seconds == 300
+
+
+def test_the_required_variables_check_would_notice_a_missing_one(sam: dict[str, Any]) -> None:
+    # The dispatcher's environment lacks what the runner needs: the check above can fail.
+    with pytest.raises(InvalidSetting, match="ARTIFACTS_BUCKET is not set"):
+        settings_of(RunnerRoot).from_env(deployed_environment(sam, "DispatcherFunction"))
 
 
 def test_parameters(sam: dict[str, Any]) -> None:

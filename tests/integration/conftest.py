@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.store import Store
 from agentcron_local.gateway import LambdaContext, Route, build_event, load_function_handler, load_routes
 
@@ -88,9 +88,9 @@ def api_module() -> Any:
 def api(aws_env: dict[str, str], api_module: Any) -> Iterator[ApiClient]:
     # The handler caches its settings and service per container; each test has
     # its own stack (aws_env), so start each test as a fresh container would.
-    wiring.reset()
+    bootstrap.reset()
     yield ApiClient(api_module["lambda_handler"])
-    wiring.reset()
+    bootstrap.reset()
 
 
 @pytest.fixture

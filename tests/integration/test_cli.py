@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron_local import cli, tokens
 from agentcron_local.stack import LocalStack, StackOptions
 
@@ -47,13 +47,13 @@ Agentcron = Callable[..., Result]
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     state_dir = tmp_path_factory.mktemp("cli") / "state"
-    wiring.reset()
+    bootstrap.reset()
     options = StackOptions(port=0, moto_port=0, state_dir=state_dir, access_log=False)
     try:
         with LocalStack(options, out=io.StringIO()) as running:
             yield running
     finally:
-        wiring.reset()
+        bootstrap.reset()
 
 
 @pytest.fixture

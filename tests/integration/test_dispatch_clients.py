@@ -9,7 +9,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentcron import wiring
+from agentcron import bootstrap
+from agentcron.bootstrap.dispatcher import root as dispatcher_root
 from agentcron.dispatch import Dispatcher, StorePool
 from agentcron.schedules import to_epoch
 from agentcron.store import Store
@@ -90,10 +91,10 @@ def test_a_pooled_store_is_never_lent_to_two_threads_at_once(aws_env: dict[str, 
     assert len(holders) <= 12
 
 
-def test_wiring_builds_stores_from_one_session_concurrently(aws_env: dict[str, str], store: Store) -> None:
+def test_the_root_builds_stores_from_one_session_concurrently(aws_env: dict[str, str], store: Store) -> None:
     task = make_task({"type": "manual"}, now=T)
     store.create_task(task)
-    wiring.reset()
+    bootstrap.reset()
     start = threading.Barrier(8)
     found: list[Any] = []
     errors: list[BaseException] = []
@@ -101,7 +102,7 @@ def test_wiring_builds_stores_from_one_session_concurrently(aws_env: dict[str, s
     def build_and_read() -> None:
         try:
             start.wait(timeout=30)
-            found.append(wiring.new_store().get_task_by_id(task.id))
+            found.append(dispatcher_root().new_store().get_task_by_id(task.id))
         except BaseException as error:
             errors.append(error)
 
@@ -116,8 +117,8 @@ def test_wiring_builds_stores_from_one_session_concurrently(aws_env: dict[str, s
 
 def test_a_store_from_the_wired_session_costs_a_fraction_of_a_fresh_one(aws_env: dict[str, str]) -> None:
     # The reason for the shared session: a fresh one parses DynamoDB's models again (~100 ms of CPU).
-    wiring.reset()
-    wiring.new_store()  # the container's first Store loads the models once
+    bootstrap.reset()
+    dispatcher_root().new_store()  # the container's first Store loads the models once
     table, shards = aws_env["TABLE_NAME"], int(aws_env["DUE_SHARDS"])
 
     def cpu_of(build: Any) -> float:
@@ -127,12 +128,12 @@ def test_a_store_from_the_wired_session_costs_a_fraction_of_a_fresh_one(aws_env:
         return time.thread_time() - started
 
     fresh = cpu_of(lambda: Store(table, due_shards=shards))
-    wired = cpu_of(wiring.new_store)
+    wired = cpu_of(dispatcher_root().new_store)
     assert wired < fresh / 3, (wired, fresh)
 
 
 def test_the_wired_queue_client_is_made_once(aws_env: dict[str, str]) -> None:
-    wiring.reset()
-    assert wiring.run_queue() is wiring.run_queue()
-    assert wiring.dispatcher().queue is wiring.run_queue()
-    assert wiring.run_queue().client is wiring.run_queue().client
+    bootstrap.reset()
+    assert dispatcher_root().queue is dispatcher_root().queue
+    assert dispatcher_root().dispatcher.queue is dispatcher_root().queue
+    assert dispatcher_root().queue.client is dispatcher_root().queue.client

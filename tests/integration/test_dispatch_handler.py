@@ -1,7 +1,7 @@
 """functions/dispatcher/app.py with the sample events of events/, against moto.
 
 The handler wires its store, queue and dispatcher once per container
-(agentcron.wiring); every test starts from wiring.reset(), as a fresh
+(agentcron.bootstrap.dispatcher); every test starts from bootstrap.reset(), as a fresh
 container on its own stack (aws_env) would. It runs on the real clock, so
 tasks here are stored relative to time.time()."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.ids import scheduled_run_id
 from agentcron.models import RunStatus, Trigger
 from agentcron.schedules import from_epoch, to_epoch
@@ -34,9 +34,9 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def handler(aws_env: dict[str, str]) -> Iterator[Any]:
-    wiring.reset()
+    bootstrap.reset()
     yield load_function_handler("dispatcher")
-    wiring.reset()
+    bootstrap.reset()
 
 
 def invoke(handler: Any, event: dict[str, Any]) -> dict[str, Any]:

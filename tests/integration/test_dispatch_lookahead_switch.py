@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.config import InvalidSetting
 from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS
 from agentcron.ids import scheduled_run_id
@@ -61,7 +61,7 @@ def test_dispatch_lookahead_off_reaches_the_tick_handler(
     aws_env: dict[str, str], store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DISPATCH_LOOKAHEAD", "off")
-    wiring.reset()
+    bootstrap.reset()
     now = int(time.time())
     due, ahead = (
         make_task({"type": "once", "at": from_epoch(at).isoformat()}, now=from_epoch(now - 60), next_run_at=at)
@@ -82,7 +82,7 @@ def test_dispatch_lookahead_off_reaches_the_apis_near_term_claim(
     aws_env: dict[str, str], api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DISPATCH_LOOKAHEAD", "off")
-    wiring.reset()
+    bootstrap.reset()
     due = int(time.time()) + 30
     created = api.post(
         "/v1/tasks", {"name": "soon", "prompt": "hi", "schedule": {"type": "once", "at": from_epoch(due).isoformat()}}
@@ -96,9 +96,9 @@ def test_dispatch_lookahead_off_reaches_the_apis_near_term_claim(
 
 @pytest.fixture
 def dispatcher_handler(aws_env: dict[str, str]) -> Iterator[Any]:
-    wiring.reset()
+    bootstrap.reset()
     yield load_function_handler("dispatcher")
-    wiring.reset()
+    bootstrap.reset()
 
 
 def test_a_bad_dispatch_lookahead_fails_the_invocation_naming_the_variable(

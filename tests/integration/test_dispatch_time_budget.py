@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.dispatch import TIME_RESERVE_SECONDS
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Task
@@ -116,11 +116,11 @@ def test_recovery_comes_first_and_a_shard_out_of_time_there_claims_nothing(
 
 @pytest.fixture
 def handler(aws_env: dict[str, str]) -> Iterator[Any]:
-    wiring.reset()
+    bootstrap.reset()
     # Ticks called directly (other tests) add metrics that only a handler flushes.
     metrics.clear_metrics()
     yield load_function_handler("dispatcher")
-    wiring.reset()
+    bootstrap.reset()
 
 
 def emitted(out: str, metric: str) -> list[float]:

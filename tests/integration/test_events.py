@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.models import RunStatus
 from agentcron_local.gateway import lambda_context, load_function_handler
 
@@ -43,7 +43,7 @@ def test_sample_event_runs_through_its_handler(
         run = api.post(f"/v1/tasks/{task['id']}/runs", user="demo").json
         body = {"run_id": run["id"], "task_id": task["id"], "owner": "demo"}
         event["Records"][0]["body"] = json.dumps(body)
-    wiring.reset()
+    bootstrap.reset()
     result = load_function_handler(name)(event, lambda_context(name))
 
     if name == "api":

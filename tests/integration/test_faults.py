@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.ids import scheduled_run_id
 from agentcron.models import RunStatus
 from agentcron.schedules import from_epoch, to_epoch
@@ -390,7 +390,7 @@ def test_a_model_endpoint_that_refuses_connections_is_retried_then_fails_with_th
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{closed_port}")
-    wiring.reset()
+    bootstrap.reset()
     queued = runner.start("nobody answers", policies={"max_attempts": 2})
 
     with moto_sqs_clock_ahead(120):  # the backoff between the attempts, not waited out

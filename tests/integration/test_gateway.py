@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from agentcron import config
+from agentcron import bootstrap
 from agentcron_local.gateway import (
     MAX_PAYLOAD_BYTES,
     GatewayServer,
@@ -442,10 +442,10 @@ def test_busy_port_raises_a_clear_error(gateway: GatewayServer, recorder: Record
 @pytest.fixture
 def api_handler(aws_env: dict[str, str]) -> Iterator[Callable[[dict[str, Any], Any], Any]]:
     # A fresh "container" for this test's stack: the function caches its settings and clients.
-    config.settings.cache_clear()
+    bootstrap.reset()
     module = load_function_module("api", fresh=True)
     yield module.lambda_handler
-    config.settings.cache_clear()
+    bootstrap.reset()
 
 
 def test_sample_events_run_through_the_api_function(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.artifacts import Transcripts
 from agentcron.models import RunStatus, Usage
 from agentcron.store import Store
@@ -137,7 +137,7 @@ def test_dispatcher_role_is_exactly_what_the_dispatcher_calls(
             UpdateExpression="SET next_run_at = :due",
             ExpressionAttributeValues={":due": int(datetime.now(UTC).timestamp()) - 5},
         )
-    wiring.reset()
+    bootstrap.reset()
     handler = load_function_handler("dispatcher")
     tick = json.loads(Path("events/dispatcher-tick.json").read_text())
     assert handler(tick, LambdaContext(function_name="dispatcher"))["status"] == "ticked"

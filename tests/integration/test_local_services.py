@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import boto3
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron_local.services import DispatcherTicker, QueuePoller, runner_event_source
 
 from tests.integration.conftest import ApiClient, cron_task
@@ -70,7 +70,7 @@ def test_poller_batch_size_comes_from_the_template() -> None:
 
 def test_ticker_invokes_the_real_dispatcher(api: ApiClient, aws_env: dict[str, str]) -> None:
     task = api.post("/v1/tasks", cron_task(schedule={"type": "interval", "every_seconds": 60})).json
-    wiring.reset()
+    bootstrap.reset()
     ticker = DispatcherTicker(tick_seconds=300)
     result = ticker.tick()
     assert result["status"] == "ticked" and ticker.ticks == 1

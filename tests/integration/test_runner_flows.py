@@ -12,10 +12,12 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest.mock import Mock
 
 import boto3
 import pytest
+from agentcron import bootstrap
+from agentcron.artifacts import Transcripts
+from agentcron.bootstrap.runner import root as runner_root
 from agentcron.models import Run
 from agentcron.store import run_key, task_key
 from agentcron_local.gateway import LambdaContext
@@ -288,10 +290,8 @@ def test_a_run_cut_by_the_lambdas_time_left_is_timed_out(runner: Runner, event_t
 
 
 def test_a_missing_api_key_fails_the_run_with_what_to_do(runner: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agentcron import wiring
-
     monkeypatch.delenv("ANTHROPIC_API_KEY")
-    wiring.reset()
+    bootstrap.reset()
     queued = runner.start("no key")
 
     run = runner.pump(queued["id"])
@@ -305,9 +305,11 @@ def test_a_missing_api_key_fails_the_run_with_what_to_do(runner: Runner, monkeyp
 def test_an_unexpected_error_mid_run_fails_it_instead_of_leaving_it_running(
     runner: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentcron import wiring
+    class UnwritableTranscripts(Transcripts):
+        def save(self, *args: Any, **kwargs: Any) -> str:
+            raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(wiring.executor().transcripts, "save", Mock(side_effect=RuntimeError("disk on fire")))
+    runner_root.override(transcripts=UnwritableTranscripts(runner.env["ARTIFACTS_BUCKET"]))
     queued = runner.start("unlucky")
 
     run = runner.pump(queued["id"])

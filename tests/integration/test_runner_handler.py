@@ -8,12 +8,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest.mock import Mock
 
 import pytest
-from agentcron import wiring
+from agentcron.bootstrap.runner import root as runner_root
 from agentcron.models import Run, RunStatus, Task, Trigger
 from agentcron.schedules import ManualSchedule
+from agentcron.store import Store
 from botocore.exceptions import ClientError
 
 from tests.infrastructure import iam
@@ -138,7 +138,12 @@ def test_an_error_before_the_run_starts_retries_the_message_soon(
     queued = runner.start("throttled")
     [message] = runner.sqs.receive_message(QueueUrl=runner.env["RUN_QUEUE_URL"], WaitTimeSeconds=1)["Messages"]
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
-    monkeypatch.setattr(wiring.executor().store, "get_run_by_id", Mock(side_effect=throttled))
+
+    class ThrottledStore(Store):
+        def get_run_by_id(self, run_id: str) -> Run | None:
+            raise throttled
+
+    runner_root.override(store=ThrottledStore(runner.env["TABLE_NAME"], due_shards=int(runner.env["DUE_SHARDS"])))
 
     result = runner.invoke({"Records": [runner.poller._record(message)]})
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.store import Store
 from agentcron_local.fake_model import FakeModel
 from agentcron_local.gateway import Handler, lambda_context, load_function_handler
@@ -141,11 +141,11 @@ def runner(
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-" + uuid.uuid4().hex[:8])
     monkeypatch.delenv("ANTHROPIC_SECRET_ARN", raising=False)
     monkeypatch.setenv("RETRY_BASE_SECONDS", "1")
-    wiring.reset()  # a new container: settings, clients and the executor come from this environment
+    bootstrap.reset()  # a new container: settings, clients and the executor come from this environment
     handler = load_function_handler("runner")
     poller = QueuePoller(queue_url=aws_env["RUN_QUEUE_URL"], handler=handler, batch_size=1, wait_seconds=1)
     yield Runner(api, store, aws_env, fake_model, handler, poller, boto3.client("sqs"))
-    wiring.reset()
+    bootstrap.reset()
 
 
 class EventTap:

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron.bootstrap.runner import root as runner_root
 from agentcron.guarded_http import AddressPolicy
 from agentcron.models import Notify, Task
 from agentcron.notifications import RunEvents, Webhooks
@@ -295,7 +295,7 @@ def test_without_a_secret_nothing_is_sent(receiver: Receiver) -> None:
 def test_a_finished_run_notifies_its_tasks_webhook(runner: Runner, receiver: Receiver) -> None:
     hooks, _ = webhooks(receiver)
     # The runner's notifier, pointed at the test's receiver (the production one resolves real DNS).
-    wiring.executor().events.webhooks = hooks
+    runner_root.override(webhooks=hooks)
     task = runner.create_task("notify me", notify={"webhook_url": receiver.url("/hooks/agentcron")})
 
     run = runner.pump(runner.run_now(task["id"])["id"])

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from agentcron import wiring
+from agentcron.bootstrap.api import service
 from botocore.exceptions import ClientError
 
 from tests.integration.conftest import ApiClient, cron_task
@@ -85,7 +85,7 @@ def strict_dynamodb(api: ApiClient) -> Iterator[list[str]]:
                 "Query",
             )
 
-    client = wiring.service().store.table.meta.client
+    client = service().store.table.meta.client
     client.meta.events.register("before-call.dynamodb.Query", check)
     yield refused
     client.meta.events.unregister("before-call.dynamodb.Query", check)

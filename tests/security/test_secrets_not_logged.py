@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from agentcron import wiring
+from agentcron import bootstrap
 from agentcron.observability import logger as app_logger
 from agentcron_local import fake_model, tokens
 from agentcron_local.fake_model import FakeModel
@@ -192,7 +192,7 @@ def secrets_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     with LocalStack(options, service_factories=[ticker_for, poller_for], out=out) as stack:
         yield SecretsStack(stack, model, out, keys_seen)
     model.stop()
-    wiring.reset()
+    bootstrap.reset()
 
 
 def _secret_forms(secret: str) -> list[str]:
@@ -258,10 +258,10 @@ def run_everything(stack: SecretsStack, level: int, capfd: pytest.CaptureFixture
         with pytest.MonkeyPatch.context() as env:
             env.delenv("ANTHROPIC_API_KEY")
             env.setenv("ANTHROPIC_SECRET_ARN", arn)
-            wiring.reset()
+            bootstrap.reset()
             # The paths that touch the key: a call, a retried call, a refused key.
             deployed = representative_flows(client, ["plain", "retried", "unauthorised"])
-            wiring.reset()
+            bootstrap.reset()
     captured = capfd.readouterr()
 
     assert {name: run["status"] for name, run in runs.items()} == EXPECTED

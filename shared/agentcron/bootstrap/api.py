@@ -1,0 +1,30 @@
+"""The API function's root: the service its routes call. It never imports the
+runner's modules (execution, agent, tools, the anthropic SDK): the API's cold
+start does not pay for them (tests/integration/test_handler_imports.py)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from agentcron.artifacts import Transcripts
+from agentcron.bootstrap.container import Container
+from agentcron.bootstrap.core import CoreRoot
+from agentcron.config import ApiSettings
+from agentcron.service import Service
+
+
+class ApiRoot(CoreRoot):
+    @cached_property
+    def settings(self) -> ApiSettings:
+        return ApiSettings.from_env()
+
+    @cached_property
+    def transcripts(self) -> Transcripts:
+        return Transcripts(self.settings.artifacts_bucket, client=self.aws.s3)
+
+
+root = Container(ApiRoot)
+
+
+def service() -> Service:
+    return root().service

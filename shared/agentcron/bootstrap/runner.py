@@ -1,0 +1,81 @@
+"""The runner function's root: the executor and what it calls (the model, run
+events, webhooks, transcripts). The one root that imports the runner's modules
+and, when the client is first made, the anthropic SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from agentcron.bootstrap.api import ApiRoot
+from agentcron.bootstrap.container import Container
+from agentcron.config import RunnerSettings
+from agentcron.execution import RunExecutor, utcnow
+from agentcron.models import Task, TaskCreate
+from agentcron.notifications import RunEvents, Webhooks
+from agentcron.queue import RunQueue
+from agentcron.secrets import anthropic_api_key
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
+
+
+class RunnerRoot(ApiRoot):
+    """Everything the API's root builds (a run's create_task tool uses its service), and more."""
+
+    @cached_property
+    def settings(self) -> RunnerSettings:
+        return RunnerSettings.from_env()
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        return Webhooks()
+
+    @cached_property
+    def events(self) -> RunEvents:
+        return RunEvents(self.settings.event_bus_name, client=self.aws.events, webhooks=self.webhooks)
+
+    @cached_property
+    def anthropic_client(self) -> Anthropic:
+        # Imported here, not at the top, although the runner's handler imports the SDK at init
+        # (for its SnapStart snapshot): this module must stay importable without paying for it.
+        from anthropic import Anthropic
+
+        config = self.settings.anthropic
+        # Not cached when the key is missing: the run fails with what to do, the next one asks again.
+        key = anthropic_api_key(config, self.aws.secretsmanager)
+        # The queue does the retrying (with backoff across invocations), so the SDK must not.
+        return Anthropic(api_key=key, base_url=config.base_url, max_retries=0)
+
+    @cached_property
+    def clock(self) -> Callable[[], datetime]:
+        return utcnow
+
+    @cached_property
+    def executor(self) -> RunExecutor:
+        return RunExecutor(
+            store=self.store,
+            transcripts=self.transcripts,
+            events=self.events,
+            client_factory=lambda: self.anthropic_client,
+            create_task=self._create_task,
+            clock=self.clock,
+            retry_base_seconds=self.settings.retry_base_seconds,
+            queue=self.queue,
+        )
+
+    def _create_task(self, owner: str, body: TaskCreate, idempotency_key: str) -> Task:
+        return self.service.create_task(owner, body, idempotency_key)[0]
+
+
+root = Container(RunnerRoot)
+
+
+def executor() -> RunExecutor:
+    return root().executor
+
+
+def run_queue() -> RunQueue:
+    return root().queue
