@@ -43,6 +43,15 @@ $(CHECKOV):
 
 checkov: $(CHECKOV)  ## install checkov in its own venv (its pins clash with the app's)
 
+OPENAPI_LINT := tools/openapi-lint/node_modules/.package-lock.json
+
+# Spectral and Redocly for tests/security/test_api_document.py, pinned by the committed lock file.
+$(OPENAPI_LINT): tools/openapi-lint/package.json tools/openapi-lint/package-lock.json
+	npm ci --prefix tools/openapi-lint --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+openapi-lint-tools: $(OPENAPI_LINT)  ## install Spectral and Redocly (npm ci) to lint the API's OpenAPI document
+
 local: install  ## install and start the local stack on http://127.0.0.1:3000
 	$(BIN)/agentcron local
 
@@ -52,7 +61,7 @@ lint: install  ## ruff, mypy and cfn-lint
 	$(BIN)/mypy shared local functions
 	$(BIN)/cfn-lint template.yaml
 
-test: install sam-cli checkov  ## install everything and run the whole suite (what CI runs)
+test: install sam-cli checkov openapi-lint-tools  ## install everything and run the whole suite (what CI runs)
 	$(MAKE) --no-print-directory lint
 	SAM_CLI=$(CURDIR)/$(SAM) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
@@ -84,4 +93,4 @@ build: sam-cli  ## sam build (no Docker needed), then compile every artifact to 
 validate: sam-cli  ## sam validate --lint
 	$(SAM) validate --lint
 
-.PHONY: help install sam-cli checkov local lint test test-long fuzz bench layer-requirements build validate
+.PHONY: help install sam-cli checkov openapi-lint-tools local lint test test-long fuzz bench layer-requirements build validate

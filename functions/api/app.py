@@ -9,8 +9,10 @@ import binascii
 import json
 import re
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, Literal
 
+import api_document
 from agentcron import errors
 from agentcron.bootstrap.api import service
 from agentcron.models import (
@@ -48,21 +50,18 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 MAX_BODY_BYTES = 256 * 1024
-OPENAPI_INFO: dict[str, Any] = {
-    "title": "agentcron",
-    "version": "1.0.0",
-    "description": "Scheduled Claude agent tasks. Authenticate with a bearer JWT; the owner is its `sub`.",
+OPENAPI_SECURITY: dict[str, Any] = {
     "security_schemes": {"bearer": HTTPBearer(bearerFormat="JWT")},
     "security": [{"bearer": []}],
 }
 
 app = APIGatewayHttpResolver(enable_validation=True)
-app.enable_swagger(path="/v1/docs", **OPENAPI_INFO)
 
 TaskId = Annotated[str, Path(max_length=64)]
 RunId = Annotated[str, Path(max_length=96)]
@@ -283,67 +282,48 @@ def health() -> Health:
     return Health(status="ok", time=utcnow())
 
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "description": "RFC 9457 problem details; `errors` lists each invalid field on 422",
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-}
+@cache
+def openapi() -> dict[str, Any]:
+    """Powertools' document completed by api_document (statuses, headers, names, constraints)."""
+    generated = json.loads(app.get_openapi_json_schema(title=api_document.INFO["title"], **OPENAPI_SECURITY))
+    return api_document.complete(generated)
 
 
+@cache
 def openapi_json() -> str:
-    """Powertools' document, corrected where it describes its defaults rather than this API:
-    422 is problem+json, a 204 has no body, /v1/health needs no token."""
-    document: dict[str, Any] = json.loads(app.get_openapi_json_schema(**OPENAPI_INFO))
-    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            responses = operation.get("responses", {})
-            if "422" in responses:
-                responses["422"] = {
-                    "description": "The request is not valid; `errors` names each field",
-                    "content": problem,
-                }
-            if "204" in responses:
-                responses["204"].pop("content", None)
-    document["paths"]["/v1/health"]["get"]["security"] = []
-    # TaskPatch: null means "absent" only for the fields that refuse it (its validator says why).
-    patch = document["components"]["schemas"]["TaskPatch"]["properties"]
-    for name in TaskPatch.NOT_NULL:
-        options = patch[name].pop("anyOf", None)
-        if options is not None:
-            patch[name].update(next(option for option in options if option.get("type") != "null"))
-    return json.dumps(document)
+    return json.dumps(openapi())
 
 
-@app.get("/v1/openapi.json", tags=["meta"], include_in_schema=False)
+@app.get("/v1/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
     return Response(200, content_type="application/json", body=openapi_json())
+
+
+@app.get("/v1/docs", include_in_schema=False)
+def swagger_page() -> Response[str]:
+    """Swagger UI showing the very document /v1/openapi.json serves (Powertools' own page embeds
+    its uncorrected one)."""
+    script, style = api_document.swagger_assets()
+    # "</" inside the inlined JSON would end the script element early.
+    spec = openapi_json().replace("</", "<\\/")
+    page = generate_swagger_html(spec, script, style, "", None, persist_authorization=False)
+    return Response(200, content_type="text/html", body=page)
 
 
 # ---- errors: the one mapping to HTTP ---------------------------------------
 
 
-def problem(status: int, detail: str, field_errors: list[errors.FieldError] | None = None) -> Response[str]:
+def problem(
+    status: int,
+    detail: str,
+    field_errors: list[errors.FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
     return Response(
         status_code=status,
         content_type=PROBLEM_CONTENT_TYPE,
         body=problem_body(status, detail, field_errors or []),
+        headers=headers,
     )
 
 
@@ -379,11 +359,22 @@ def handle_unexpected(error: Exception) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    method, path = event.get("requestContext", {}).get("http", {}).get("method", ""), event.get("rawPath", "")
+    allowed = api_document.allowed_methods(path)
+    if allowed and method not in allowed:
+        # The path exists, the method does not (RFC 9110: 405 with the methods it takes). Checked
+        # before routing: the router would take PATCH /v1/tasks/due for a task named "due".
+        response = early_problem(405, f"{method} is not allowed on {path}; it takes {', '.join(allowed)}")
+        response["headers"]["Allow"] = ", ".join(allowed)
+        return response
     body = event.get("body")
     if body is not None and len(body) > MAX_BODY_BYTES:
         # Checked before routing: validating a huge body would be the expensive part.
         return early_problem(413, f"request body is larger than {MAX_BODY_BYTES // 1024} KiB")
     if body:
+        if not is_json_media_type((event.get("headers") or {}).get("content-type")):
+            # Powertools would parse a form or multipart body (a 500 without a boundary): only JSON is taken.
+            return early_problem(415, "the body must be JSON: send Content-Type: application/json")
         if event.get("isBase64Encoded"):
             # API Gateway base64-encodes a body it cannot pass as text; Powertools would
             # decode it with .decode() and raise UnicodeDecodeError (a 500) on anything not UTF-8.
@@ -395,9 +386,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # Powertools unwraps a list to its first element for a model parameter ([{...}, anything]
         # would be taken as {...}), so anything but an object is refused here. An object body (the
         # usual case) is left to the resolver, which parses it once.
-        if not body.lstrip().startswith("{") and not isinstance(_json_or_none(body), dict | None):
+        # JSON null is refused too: an optional body is left out, never null.
+        refused = body.strip() == "null" or not isinstance(_json_or_none(body), dict | None)
+        if not body.lstrip().startswith("{") and refused:
             return invalid_body("must be a JSON object")
     return app.resolve(event, context)
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """No Content-Type (taken as JSON, as Powertools does) or application/json: the one body type
+    the document declares (Powertools would refuse even a +json type with a 500)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media in ("", "application/json")
 
 
 def _json_or_none(text: str) -> Any:

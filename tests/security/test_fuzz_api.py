@@ -30,9 +30,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +40,7 @@ import schemathesis
 from agentcron.models import RunStatus
 from agentcron.store import Store
 from agentcron_local import tokens
-from agentcron_local.stack import LocalStack, StackOptions
+from agentcron_local.stack import LocalStack
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
@@ -98,25 +97,22 @@ class FuzzTarget:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
-    state: Path = tmp_path_factory.mktemp("fuzz-state")
-    options = StackOptions(port=0, moto_port=0, state_dir=state, access_log=False, persist=False)
-    # No ticker, poller or model: the fuzzer talks to the API, and a run it
-    # starts stays QUEUED (runs are exercised by the e2e and secrets tests).
-    with LocalStack(options, service_factories=[]) as stack:
-        document = requests.get(f"{stack.api_url}/v1/openapi.json", timeout=30).json()
-        # The fuzzer sends a valid token itself; schemathesis' own mutations of the
-        # Authorization header would be overwritten by it and misread as accepted bad input.
-        config = schemathesis.Config.from_dict(
-            {
-                "generation": {"with-security-parameters": False},
-                # 413 (body over 256 KiB, checked before validation) is a correct refusal too.
-                "checks": {"negative_data_rejection": {"expected-statuses": [*REFUSALS]}},
-            }
-        )
-        schema = schemathesis.openapi.from_dict(document, config=config)
-        store = Store(stack.env["TABLE_NAME"], due_shards=int(stack.env["DUE_SHARDS"]))
-        yield FuzzTarget(stack, schema, store, document)
+def target(api_stack: LocalStack) -> FuzzTarget:
+    # The fuzzer talks to the API, and a run it starts stays QUEUED (runs are
+    # exercised by the e2e and secrets tests).
+    document = requests.get(f"{api_stack.api_url}/v1/openapi.json", timeout=30).json()
+    # The fuzzer sends a valid token itself; schemathesis' own mutations of the
+    # Authorization header would be overwritten by it and misread as accepted bad input.
+    config = schemathesis.Config.from_dict(
+        {
+            "generation": {"with-security-parameters": False},
+            # 413 (body over 256 KiB, checked before validation) is a correct refusal too.
+            "checks": {"negative_data_rejection": {"expected-statuses": [*REFUSALS]}},
+        }
+    )
+    schema = schemathesis.openapi.from_dict(document, config=config)
+    store = Store(api_stack.env["TABLE_NAME"], due_shards=int(api_stack.env["DUE_SHARDS"]))
+    return FuzzTarget(api_stack, schema, store, document)
 
 
 @pytest.fixture
@@ -310,6 +306,28 @@ def test_a_body_that_is_not_utf8_is_a_4xx(fuzzer: FuzzTarget, method: str, path:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+NOT_JSON = ["text/plain", "multipart/form-data", "application/x-www-form-urlencoded", "application/merge-patch+json"]
+
+
+@pytest.mark.parametrize("content_type", NOT_JSON)
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES, ids=[f"{m}-{p}" for m, p in BODY_ROUTES])
+def test_a_body_sent_as_anything_but_json_is_a_415(
+    fuzzer: FuzzTarget, method: str, path: str, content_type: str
+) -> None:
+    ids = real_ids(fuzzer)
+    response = requests.request(
+        method,
+        fuzzer.stack.api_url + _concrete(path, ids),
+        data=b'{"name": "x"}',
+        headers={**fuzzer.headers, "Content-Type": content_type},
+        timeout=30,
+    )
+    assert response.status_code == 415, (response.status_code, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    documented = fuzzer.document["paths"][path][method.lower()]["responses"]
+    assert "415" in documented
+
+
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES, ids=[f"{m}-{p}" for m, p in BODY_ROUTES])
 def test_a_json_array_body_is_a_422(fuzzer: FuzzTarget, method: str, path: str) -> None:
     ids = real_ids(fuzzer)
@@ -323,6 +341,20 @@ def test_a_json_array_body_is_a_422(fuzzer: FuzzTarget, method: str, path: str) 
     }[path]
     response = fuzzer.call(method, _concrete(path, ids), [valid, {"ignored": True}, 12345])
     assert response.status_code == 422, (response.status_code, response.text)
+
+
+@pytest.mark.parametrize("path", ["/v1/tasks/{task_id}/disable", "/v1/tasks/{task_id}/runs"])
+def test_an_optional_body_sent_as_null_is_a_422(fuzzer: FuzzTarget, path: str) -> None:
+    """The document offers a plain optional object: leave it out, or send an object."""
+    response = fuzzer.call("POST", _concrete(path, real_ids(fuzzer)), None)
+    assert response.status_code in (200, 202), response.text
+    raw = requests.post(
+        fuzzer.stack.api_url + _concrete(path, real_ids(fuzzer)),
+        data="null",
+        headers={**fuzzer.headers, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert raw.status_code == 422, (raw.status_code, raw.text)
 
 
 def test_patch_fields_documented_as_nullable_accept_null(fuzzer: FuzzTarget) -> None:

@@ -1,0 +1,429 @@
+"""The API's OpenAPI document, in one place.
+
+Powertools generates the paths, parameters and schemas from the routes and
+pydantic models; it cannot know what the core raises, what headers a route
+sets, or which names a client generator should use. This module declares that
+per operation and completes the generated document with it, so route
+decorators stay bare and ``/v1/openapi.json`` and ``/v1/docs`` serve the same
+corrected document.
+
+The error statuses come from ``agentcron.problems.STATUS_OF``: an operation
+declares the core errors it can meet and the status of each is looked up, never
+written twice (tests/security/test_api_document.py checks the declarations
+against the errors each route's code can raise).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from agentcron import errors
+from agentcron.ids import RUN_ID_RE, TASK_ID_RE
+from agentcron.models import MAX_VARIABLES, TaskPatch
+from agentcron.problems import PROBLEM_CONTENT_TYPE, STATUS_OF
+
+INFO: dict[str, Any] = {
+    "title": "agentcron",
+    "version": "1.0.0",
+    "summary": "Scheduled Claude agent tasks",
+    "description": (
+        "Schedule Claude agent tasks (cron, interval, once, presets or manual) and follow their runs.\n\n"
+        "Authenticate with a bearer JWT; the owner of every task and run is the token's `sub`. "
+        "Errors are RFC 9457 problem details (`application/problem+json`), except those API Gateway "
+        "answers itself before the function runs (a missing or invalid token, throttling, a body over "
+        "10 MB), which are `application/json` with a single `message`."
+    ),
+    "contact": {"name": "agentcron maintainers", "url": "https://github.com/agentcron/agentcron"},
+    "license": {"name": "MIT", "identifier": "MIT"},
+}
+
+TAGS: list[dict[str, str]] = [
+    {"name": "tasks", "description": "Scheduled agent tasks: create, list, edit, pause, resume and delete them."},
+    {"name": "runs", "description": "Runs of a task: start one now, follow it, answer its question, cancel it."},
+    {"name": "schedules", "description": "Try a schedule before saving it."},
+    {"name": "tools", "description": "The tools an agent may be given."},
+    {"name": "meta", "description": "Health of the service."},
+]
+
+# Powertools' bundled Swagger UI, inlined into the page so it works offline.
+_SWAGGER_UI = resources.files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the generated document cannot know about one operation."""
+
+    operation_id: str
+    summary: str
+    description: str
+    # Core errors the operation's code can raise (their status comes from STATUS_OF).
+    raises: tuple[type[errors.AgentcronError], ...] = ()
+    # Statuses answered by errors that land with other branches' routes (e.g. 410 Gone).
+    also: Mapping[int, str] = field(default_factory=dict)
+    # Response headers per success status.
+    headers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # OpenAPI links per success status: name -> (operationId, {parameter: runtime expression}).
+    links: Mapping[int, Mapping[str, tuple[str, Mapping[str, str]]]] = field(default_factory=dict)
+    public: bool = False
+
+
+_TASK_LINKS = {
+    "getTask": ("getTask", {"task_id": "$response.body#/id"}),
+    "updateTask": ("updateTask", {"task_id": "$response.body#/id"}),
+    "deleteTask": ("deleteTask", {"task_id": "$response.body#/id"}),
+    "runTaskNow": ("runTaskNow", {"task_id": "$response.body#/id"}),
+    "listTaskRuns": ("listTaskRuns", {"task_id": "$response.body#/id"}),
+    "getTaskStats": ("getTaskStats", {"task_id": "$response.body#/id"}),
+    "enableTask": ("enableTask", {"task_id": "$response.body#/id"}),
+    "disableTask": ("disableTask", {"task_id": "$response.body#/id"}),
+}
+_RUN_LINKS = {
+    "getRun": ("getRun", {"run_id": "$response.body#/id"}),
+    "getRunTranscript": ("getRunTranscript", {"run_id": "$response.body#/id"}),
+    "cancelRun": ("cancelRun", {"run_id": "$response.body#/id"}),
+    "getRunTask": ("getTask", {"task_id": "$response.body#/task_id"}),
+}
+_GONE_TASK = {410: "The task was deleted"}
+_LOOKUP = (errors.NotFound,)
+_VERSIONED = (errors.NotFound, errors.Conflict, errors.PreconditionFailed, errors.InvalidRequest)
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("post", "/v1/tasks"): Operation(
+        "createTask",
+        "Create a task",
+        "Creates a task and returns it with its signing secret (shown only here and on a webhook change). "
+        "An `Idempotency-Key` makes retries safe: the same key and body return the first task, "
+        "marked `Idempotent-Replayed: true`.",
+        raises=(errors.IdempotencyKeyReused, errors.NotFound),
+        headers={201: ("Location", "ETag", "Idempotent-Replayed")},
+        links={201: _TASK_LINKS},
+    ),
+    ("get", "/v1/tasks"): Operation(
+        "listTasks",
+        "List tasks",
+        "The caller's tasks, newest first, a page at a time; filters narrow the listing.",
+        raises=(errors.BadRequest,),
+    ),
+    ("get", "/v1/tasks/due"): Operation(
+        "listDueTasks",
+        "List tasks due soon",
+        "Tasks that will start within the window (default: one dispatcher tick), "
+        "including those whose run is already claimed and queued.",
+        raises=(errors.BadRequest, errors.NotFound),
+    ),
+    ("get", "/v1/tasks/{task_id}"): Operation(
+        "getTask",
+        "Get a task",
+        "The task with its next few run times; `ETag` carries its version for `If-Match`.",
+        raises=_LOOKUP,
+        also=_GONE_TASK,
+        headers={200: ("ETag",)},
+        links={200: _TASK_LINKS},
+    ),
+    ("patch", "/v1/tasks/{task_id}"): Operation(
+        "updateTask",
+        "Update a task",
+        "Changes the fields sent (JSON merge semantics); `If-Match` with the task's version refuses "
+        "the change with 412 if someone changed it first.",
+        raises=_VERSIONED,
+        also=_GONE_TASK,
+        headers={200: ("ETag",)},
+        links={200: _TASK_LINKS},
+    ),
+    ("delete", "/v1/tasks/{task_id}"): Operation(
+        "deleteTask",
+        "Delete a task",
+        "Deletes the task; its runs stay readable. `If-Match` makes the delete conditional.",
+        raises=_VERSIONED,
+        also=_GONE_TASK,
+    ),
+    ("post", "/v1/tasks/{task_id}/enable"): Operation(
+        "enableTask",
+        "Resume a task",
+        "Resumes a paused task from its next occurrence; resuming an enabled task changes nothing.",
+        raises=_VERSIONED,
+        also=_GONE_TASK,
+        links={200: _TASK_LINKS},
+    ),
+    ("post", "/v1/tasks/{task_id}/disable"): Operation(
+        "disableTask",
+        "Pause a task",
+        "Pauses the task: no new runs start until it is resumed. The body (a reason) is optional.",
+        raises=_VERSIONED,
+        also=_GONE_TASK,
+        links={200: _TASK_LINKS},
+    ),
+    ("post", "/v1/tasks/{task_id}/runs"): Operation(
+        "runTaskNow",
+        "Run a task now",
+        "Queues a manual run, with optional variables for the prompt. 409 says why a run cannot start "
+        "(e.g. the overlap policy). An `Idempotency-Key` makes retries safe.",
+        raises=(errors.NotFound, errors.Conflict, errors.IdempotencyKeyReused, errors.QueueUnavailable),
+        also=_GONE_TASK,
+        headers={202: ("Location", "Idempotent-Replayed")},
+        links={202: _RUN_LINKS},
+    ),
+    ("get", "/v1/tasks/{task_id}/runs"): Operation(
+        "listTaskRuns",
+        "List a task's runs",
+        "The task's runs, newest first, a page at a time.",
+        raises=(errors.BadRequest, errors.NotFound),
+        also=_GONE_TASK,
+    ),
+    ("get", "/v1/tasks/{task_id}/stats"): Operation(
+        "getTaskStats",
+        "Get a task's statistics",
+        "Success rate, durations, cost and recent failures over the task's recent runs.",
+        raises=(errors.BadRequest, errors.NotFound),
+        also=_GONE_TASK,
+    ),
+    ("get", "/v1/runs"): Operation(
+        "listRuns",
+        "List runs",
+        "The caller's runs across all tasks, newest first, a page at a time.",
+        raises=(errors.BadRequest, errors.InvalidRequest),
+    ),
+    ("get", "/v1/runs/{run_id}"): Operation(
+        "getRun",
+        "Get a run",
+        "The run's status, timing, usage, cost and result.",
+        raises=_LOOKUP,
+        links={200: _RUN_LINKS},
+    ),
+    ("get", "/v1/runs/{run_id}/transcript"): Operation(
+        "getRunTranscript",
+        "Get a run's transcript",
+        "The messages exchanged with the model during the run (404 until the run has written one).",
+        raises=_LOOKUP,
+    ),
+    ("post", "/v1/runs/{run_id}/reply"): Operation(
+        "replyToRun",
+        "Answer a run's question",
+        "Answers a run that is WAITING_INPUT and queues it to continue; 409 for a run in any other state "
+        "or whose task was deleted.",
+        raises=(errors.NotFound, errors.Conflict, errors.QueueUnavailable),
+        links={202: _RUN_LINKS},
+    ),
+    ("post", "/v1/runs/{run_id}/cancel"): Operation(
+        "cancelRun",
+        "Cancel a run",
+        "Cancels a run that is QUEUED or WAITING_INPUT; 409 for a run in any other state.",
+        raises=(errors.NotFound, errors.Conflict),
+        links={200: _RUN_LINKS},
+    ),
+    ("post", "/v1/schedules/preview"): Operation(
+        "previewSchedule",
+        "Preview a schedule",
+        "The next occurrences of a schedule and a description in words, without saving anything.",
+    ),
+    ("get", "/v1/tools"): Operation("listTools", "List tools", "The tools an agent may be given, by name."),
+    ("get", "/v1/health"): Operation(
+        "getHealth", "Check health", "Answers 200 while the API is up; needs no token.", public=True
+    ),
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `errors` lists each invalid field on 422",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "Always `about:blank`: the status says what happened"},
+        "title": {"type": "string", "description": "The status' reason phrase"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string", "description": "What went wrong, for people"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {
+                    "field": {"type": "string", "description": "e.g. `body.schedule.timezone`, `query.limit`"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+GATEWAY_MESSAGE_SCHEMA: dict[str, Any] = {
+    "title": "GatewayMessage",
+    "description": "API Gateway's own answer, given before the function runs",
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": 'The task\'s version, e.g. `"3"`: send it back in `If-Match`',
+        "schema": {"type": "string", "pattern": r'^"[0-9]{1,9}"$'},
+    },
+    "Location": {"description": "The URL path of the created resource", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {
+        "description": "`true` when this answer replays an earlier request with the same `Idempotency-Key`",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+# What each status means, where the operation does not say more.
+STATUS_DESCRIPTIONS: dict[int, str] = {
+    400: "The request cannot be understood (e.g. a cursor from another listing)",
+    401: "No valid bearer token (API Gateway's answer), or a token without a subject (problem details)",
+    404: "Not found, or not the caller's",
+    409: "Clashes with the resource's current state; `detail` says how",
+    410: "The resource was deleted",
+    412: "`If-Match` no longer matches the task's version",
+    413: "The body is larger than 256 KiB (problem details), or than 10 MB (API Gateway's answer)",
+    415: "The body is not sent as `application/json`",
+    422: "The request is not valid; `errors` names each field",
+    429: "Too many requests: API Gateway throttled the call; retry with backoff",
+    503: "The run is saved but could not be queued yet; it is queued by the next dispatcher tick",
+}
+# Parameters whose format the server checks in code (documented so clients and fuzzers know it).
+PARAMETER_PATTERNS: dict[str, str] = {
+    "if-match": r'^(W/)?"?[0-9]{1,9}"?$',
+    # base64url without padding, as the store encodes it
+    "cursor": r"^[A-Za-z0-9_-]+$",
+    "task_id": TASK_ID_RE.pattern,
+    # JavaScript regexes spell named groups without the P.
+    "run_id": re.sub(r"\(\?P<\w+>", "(", RUN_ID_RE.pattern),
+}
+
+
+def statuses_of(operation: Operation) -> dict[int, str]:
+    """The error statuses an operation is documented with, and what each means."""
+    found: dict[int, str] = {status: STATUS_DESCRIPTIONS[status] for status in (422, 429)}
+    if not operation.public:
+        found[401] = STATUS_DESCRIPTIONS[401]
+    for error in operation.raises:
+        status = STATUS_OF[error]
+        found[status] = STATUS_DESCRIPTIONS[status]
+    found.update(operation.also)
+    return found
+
+
+def _problem(description: str, *, gateway: bool = False, problem: bool = True) -> dict[str, Any]:
+    content: dict[str, Any] = {}
+    if problem:
+        content[PROBLEM_CONTENT_TYPE] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    if gateway:
+        content["application/json"] = {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}
+    return {"description": description, "content": content}
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf [X, null]`` as X: an omitted parameter or body is absent, never null."""
+    options = schema.get("anyOf")
+    if not options or not any(option.get("type") == "null" for option in options):
+        return schema
+    rest = [option for option in options if option.get("type") != "null"]
+    kept = {key: value for key, value in schema.items() if key != "anyOf"}
+    if len(rest) == 1:
+        return {**kept, **rest[0]}
+    return {**kept, "anyOf": rest}
+
+
+def _complete_operation(method: str, path: str, operation: dict[str, Any], declared: Operation) -> None:
+    operation["operationId"] = declared.operation_id
+    operation["summary"] = declared.summary
+    operation["description"] = declared.description
+    if declared.public:
+        operation["security"] = []
+    for parameter in operation.get("parameters", []):
+        schema = _without_null(parameter["schema"])
+        schema.pop("title", None)
+        if parameter["name"] in PARAMETER_PATTERNS:
+            schema["pattern"] = PARAMETER_PATTERNS[parameter["name"]]
+        parameter["schema"] = schema
+    body = operation.get("requestBody")
+    if body is not None:
+        for media in body["content"].values():
+            optional = _without_null(media["schema"])
+            if optional is not media["schema"]:
+                # An optional body: a plain object that may be left out (generated clients can omit it).
+                optional.pop("title", None)
+                media["schema"] = optional
+                body["required"] = False
+    responses: dict[str, Any] = operation["responses"]
+    for status, response in responses.items():
+        if status == "204":
+            response.pop("content", None)
+        code = int(status)
+        if code in declared.headers:
+            response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in declared.headers[code]}
+        if code in declared.links:
+            response["links"] = {
+                name: {"operationId": target, "parameters": dict(parameters)}
+                for name, (target, parameters) in declared.links[code].items()
+            }
+    for code, description in sorted(statuses_of(declared).items()):
+        gateway = code in (401, 413, 429)
+        responses[str(code)] = _problem(description, gateway=gateway, problem=code != 429)
+    if body is not None:
+        responses["413"] = _problem(STATUS_DESCRIPTIONS[413], gateway=True)
+        responses["415"] = _problem(STATUS_DESCRIPTIONS[415])
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _complete_schemas(schemas: dict[str, Any]) -> None:
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["GatewayMessage"] = GATEWAY_MESSAGE_SCHEMA
+    # TaskPatch: null means "absent" only for the fields that refuse it (its validator says why).
+    patch = schemas["TaskPatch"]["properties"]
+    for name in TaskPatch.NOT_NULL:
+        patch[name] = _without_null(patch[name])
+    # The cron validator refuses an empty expression; say so in the schema too.
+    schemas["CronSchedule"]["properties"]["expression"].update({"minLength": 1, "pattern": r"\S"})
+    for schema in schemas.values():
+        for prop in schema.get("properties", {}).values():
+            for variables in [prop, *prop.get("anyOf", [])]:
+                pattern_properties = variables.get("patternProperties")
+                if variables.get("type") == "object" and pattern_properties:
+                    # Keys outside the pattern are refused, and only so many are taken.
+                    [pattern] = pattern_properties
+                    variables.update({"propertyNames": {"pattern": pattern}, "maxProperties": MAX_VARIABLES})
+
+
+def complete(generated: Mapping[str, Any]) -> dict[str, Any]:
+    """Powertools' document completed with this module's declarations."""
+    document = copy.deepcopy(dict(generated))
+    document["info"] = INFO
+    document["tags"] = TAGS
+    components = document.setdefault("components", {})
+    _complete_schemas(components.setdefault("schemas", {}))
+    components["headers"] = HEADERS
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            _complete_operation(method, path, operation, OPERATIONS[(method, path)])
+    return document
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods the API takes on ``path`` (a request path, e.g. /v1/tasks/task_01…), for a
+    405's ``Allow``; empty when no operation's path matches. A literal path (/v1/tasks/due) wins
+    over a templated one (/v1/tasks/{task_id})."""
+    requested = path.rstrip("/").split("/")
+    literal: set[str] = set()
+    templated: set[str] = set()
+    for method, template in OPERATIONS:
+        segments = template.split("/")
+        if len(segments) != len(requested):
+            continue
+        pairs = zip(segments, requested, strict=True)
+        if all(s == r or (s.startswith("{") and s.endswith("}") and r) for s, r in pairs):
+            (literal if template == "/".join(requested) else templated).add(method.upper())
+    return sorted(literal or templated)
+
+
+@cache
+def swagger_assets() -> tuple[str, str]:
+    """Swagger UI's script and stylesheet, read once per cold start."""
+    script = (_SWAGGER_UI / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    style = (_SWAGGER_UI / "swagger-ui.min.css").read_text(encoding="utf-8")
+    return script, style

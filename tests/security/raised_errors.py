@@ -1,0 +1,120 @@
+"""Which core errors each API route can raise, read from the code itself.
+
+A route's body is followed through every call whose name is a function or
+method defined in the api function or the core (``shared/agentcron``), and each
+``raise``/construction of an ``agentcron.errors`` class on the way is collected.
+Calls are matched by name, so the result over-approximates (a ``get_task`` call
+reaches every ``get_task``): a status it reports may be rare, but one it misses
+cannot be raised. tests/security/test_api_document.py checks the document
+against it, so a new route or a new error cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentcron import errors
+from agentcron.problems import STATUS_OF
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "functions" / "api" / "app.py"
+SOURCES = [APP, *sorted((ROOT / "shared" / "agentcron").rglob("*.py"))]
+ROUTE_METHODS = {"get", "post", "put", "patch", "delete"}
+ERROR_CLASSES = {
+    name: kind
+    for name, kind in vars(errors).items()
+    if isinstance(kind, type) and issubclass(kind, errors.AgentcronError)
+}
+
+
+@dataclass(frozen=True)
+class RouteErrors:
+    method: str  # lower case, as the document spells it
+    path: str  # OpenAPI form: /v1/tasks/{task_id}
+    function: str
+    raises: frozenset[type[errors.AgentcronError]]
+
+    @property
+    def statuses(self) -> set[int]:
+        return {status_of_class(kind) for kind in self.raises}
+
+
+def status_of_class(kind: type[errors.AgentcronError]) -> int:
+    """The status agentcron.problems maps an error class to (its nearest mapped base)."""
+    return next((STATUS_OF[base] for base in kind.__mro__ if base in STATUS_OF), 500)
+
+
+def _functions() -> dict[str, list[ast.FunctionDef]]:
+    index: dict[str, list[ast.FunctionDef]] = {}
+    for source in SOURCES:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                index.setdefault(node.name, []).append(node)
+    return index
+
+
+def _name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+class _Reach:
+    def __init__(self) -> None:
+        self.index = _functions()
+        self.memo: dict[int, frozenset[str]] = {}
+
+    def raised(self, function: ast.FunctionDef, visiting: frozenset[int] = frozenset()) -> frozenset[str]:
+        key = id(function)
+        if key in self.memo:
+            return self.memo[key]
+        if key in visiting:
+            return frozenset()
+        found: set[str] = set()
+        # The body only: a route's decorator (`@app.post`) is not a call the route makes.
+        for node in (inner for statement in function.body for inner in ast.walk(statement)):
+            if isinstance(node, ast.Raise) and node.exc is not None and _name(node.exc) in ERROR_CLASSES:
+                found.add(str(_name(node.exc)))
+            if isinstance(node, ast.Call):
+                name = _name(node)
+                if name in ERROR_CLASSES:
+                    # Built here and raised later (e.g. `invalid = BadRequest(...)`).
+                    found.add(name)
+                for callee in self.index.get(name or "", []):
+                    found |= self.raised(callee, visiting | {key})
+        self.memo[key] = frozenset(found)
+        return self.memo[key]
+
+
+def _route(function: ast.FunctionDef) -> tuple[str, str] | None:
+    for decorator in function.decorator_list:
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr in ROUTE_METHODS
+            and decorator.args
+            and isinstance(decorator.args[0], ast.Constant)
+        ):
+            in_schema = all(
+                not (k.arg == "include_in_schema" and isinstance(k.value, ast.Constant) and k.value.value is False)
+                for k in decorator.keywords
+            )
+            if in_schema:
+                path = str(decorator.args[0].value).replace("<", "{").replace(">", "}")
+                return decorator.func.attr, path
+    return None
+
+
+def route_errors() -> Iterator[RouteErrors]:
+    reach = _Reach()
+    for node in ast.parse(APP.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and (route := _route(node)) is not None:
+            raised = frozenset(ERROR_CLASSES[name] for name in reach.raised(node))
+            yield RouteErrors(route[0], route[1], node.name, raised)
