@@ -148,7 +148,7 @@ def test_task_lifecycle(agentcron: Agentcron) -> None:
     deleted = agentcron("tasks", "delete", task_id, "--yes")
     assert deleted.code == 0 and deleted.lines == [f"Deleted task {task_id} (its runs stay readable)."]
     gone = agentcron("tasks", "get", task_id)
-    assert gone.code == 1 and f"404 Not Found: task {task_id} not found" in gone.err
+    assert gone.code == 1 and f"410 Gone: task {task_id} was deleted (its runs stay readable)" in gone.err
 
 
 def test_an_invalid_schedule_exits_1_naming_the_field(agentcron: Agentcron) -> None:
