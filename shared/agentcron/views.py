@@ -213,13 +213,7 @@ def task_links(task: Task, now: datetime) -> dict[str, Link]:
     return links
 
 
-def task_view(
-    task: Task,
-    *,
-    next_runs: list[datetime] | None = None,
-    reveal_secret: bool = False,
-    now: datetime | None = None,
-) -> TaskView:
+def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_secret: bool = False) -> TaskView:
     data: dict[str, Any] = task.model_dump(
         include={
             "id",
@@ -245,7 +239,7 @@ def task_view(
         next_run_at=from_epoch(task.next_run_at),
         next_runs=next_runs,
         webhook_secret=task.webhook_secret if reveal_secret else None,
-        links=task_links(task, now or datetime.now(UTC)),
+        links=task_links(task, datetime.now(UTC)),
     )
 
 
