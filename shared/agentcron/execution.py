@@ -39,7 +39,6 @@ from agentcron.agent import (
 from agentcron.artifacts import Transcripts
 from agentcron.errors import Conflict, NotFound, QueueUnavailable
 from agentcron.models import (
-    ATTEMPTS_KEPT,
     FINAL_STATUSES,
     Run,
     RunAttempt,
@@ -175,7 +174,7 @@ class Attempt:
             usage=Usage(**{name: getattr(self.usage, name) - getattr(before, name) for name in Usage.model_fields}),
         )
         return {
-            "attempts": [a.model_dump(mode="json") for a in [*run.attempts, entry][-ATTEMPTS_KEPT:]],
+            "attempts": run.attempts_with(entry),
             "total_messages": run.total_messages + self.tally.messages,
             "total_tool_calls": run.total_tool_calls + self.tally.tool_calls,
         }

@@ -267,7 +267,9 @@ class RunAttempt(StoredModel):
     finished_at: datetime
     duration_ms: int
     error: RunError | None = None
-    usage: Usage = Field(default_factory=Usage, description="The tokens of this attempt alone")
+    usage: Usage | None = Field(
+        default=None, description="The tokens of this attempt alone; null when its runner died before saying"
+    )
 
 
 class Run(StoredModel):
@@ -299,6 +301,11 @@ class Run(StoredModel):
     # answer, each tool-result turn) and the tool calls the model made.
     total_messages: int = 0
     total_tool_calls: int = 0
+
+    def attempts_with(self, ended: RunAttempt) -> list[dict[str, Any]]:
+        """The `attempts` to store once `ended` is over: the newest ATTEMPTS_KEPT, as item values."""
+        return [attempt.model_dump(mode="json") for attempt in [*self.attempts, ended][-ATTEMPTS_KEPT:]]
+
     # Recovery deadline while QUEUED/RUNNING (epoch s): the scheduled time plus
     # a grace while queued, the lease while running. Internal.
     active_until: int | None = None

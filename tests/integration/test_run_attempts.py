@@ -6,10 +6,16 @@ SDK over HTTP); see test_runner_harness.py.
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from typing import Any
 
+from agentcron.models import RunStatus
+from agentcron.queue import RunQueue
+from agentcron.schedules import from_epoch
+
 from tests.integration.test_runner_harness import Runner
+from tests.support_dispatch import Clock, new_dispatcher
 
 pytest_plugins = ["tests.integration.test_runner_harness"]
 
@@ -123,3 +129,32 @@ def test_a_timed_out_attempt_is_kept_as_timed_out(runner: Runner) -> None:
     [only] = run["attempts"]
     assert (only["status"], only["error"]) == ("TIMED_OUT", run["error"])
     assert only["duration_ms"] >= 9_000
+
+
+def test_an_attempt_whose_runner_died_is_kept_as_timed_out_and_the_retry_after_it(runner: Runner) -> None:
+    queued = runner.start("survives")
+    started = int(time.time()) - 400
+    # Attempt 1 started and its runner died: RUNNING, its lease run out.
+    runner.store.transition_run(
+        "alice",
+        queued["id"],
+        from_statuses={RunStatus.QUEUED},
+        to_status=RunStatus.RUNNING,
+        fields={"attempt": 1, "started_at": from_epoch(started).isoformat()},
+        active_until=started + 360,
+    )
+    runner.poll()  # the first message finds the run RUNNING and is dropped
+    dispatcher = new_dispatcher(
+        runner.env, Clock(datetime.now(UTC).replace(microsecond=0)), queue=RunQueue(runner.env["RUN_QUEUE_URL"])
+    )
+    assert dispatcher.tick().resent == [queued["id"]]
+
+    run = runner.pump(queued["id"])
+
+    assert run["status"] == "SUCCEEDED" and run["attempt"] == 2
+    lost, retried = run["attempts"]
+    assert (lost["attempt"], lost["status"], lost["usage"]) == (1, "TIMED_OUT", None), "its tokens are not known"
+    assert lost["error"] == {"type": "lease_expired", "message": "the runner stopped responding on attempt 1 of 3"}
+    assert lost["started_at"] == from_epoch(started).isoformat().replace("+00:00", "Z")
+    assert (retried["attempt"], retried["status"]) == (2, "SUCCEEDED")
+    assert_timed_in_order(run["attempts"])
