@@ -210,7 +210,7 @@ def list_task_runs(
     status: Annotated[RunStatus | None, Query()] = None,
 ) -> RunPage:
     page = service().list_task_runs(owner(), task_id, limit=limit, cursor=cursor, status=status)
-    return RunPage(items=[run_view(r) for r in page.items], next_cursor=page.next_cursor)
+    return RunPage(items=service().run_views(owner(), page.items), next_cursor=page.next_cursor)
 
 
 @app.get("/v1/tasks/<task_id>/stats", tags=["tasks"])
@@ -239,12 +239,13 @@ def list_runs(
 ) -> RunPage:
     since_at = parse_since(since)
     page = service().list_runs(owner(), limit=limit, cursor=cursor, status=status, since=since_at)
-    return RunPage(items=[run_view(r) for r in page.items], next_cursor=page.next_cursor)
+    return RunPage(items=service().run_views(owner(), page.items), next_cursor=page.next_cursor)
 
 
 @app.get("/v1/runs/<run_id>", tags=["runs"])
 def get_run(run_id: RunId) -> RunView:
-    return run_view(service().get_run(owner(), run_id))
+    [view] = service().run_views(owner(), [service().get_run(owner(), run_id)])
+    return view
 
 
 @app.get("/v1/runs/<run_id>/transcript", tags=["runs"])

@@ -154,6 +154,23 @@ def _text_of(content: Sequence[dict[str, Any]]) -> str:
 
 
 @dataclass
+class Tally:
+    """What one attempt exchanged with the model, counted as it goes (so an
+    attempt that fails half-way still counts what it did)."""
+
+    messages: int = 0
+    tool_calls: int = 0
+
+    def add_answer(self, content: Sequence[dict[str, Any]]) -> None:
+        self.messages += 1
+        self.tool_calls += sum(1 for block in content if block.get("type") in TOOL_CALL_BLOCKS)
+
+
+# Client tools (the loop runs them) and server tools (web search, run by the API).
+TOOL_CALL_BLOCKS = frozenset({"tool_use", "server_tool_use"})
+
+
+@dataclass
 class AgentRequest:
     model: str
     max_tokens: int
@@ -164,6 +181,7 @@ class AgentRequest:
     run_id: str
     deadline: float  # time.monotonic() by which the run must end
     usage: Usage = field(default_factory=Usage)
+    tally: Tally = field(default_factory=Tally)
 
 
 def with_cache_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -215,6 +233,12 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
         model = response.model
         content = [block.model_dump(exclude_none=True) for block in response.content]
         messages.append({"role": "assistant", "content": content})
+        if turn == 1:
+            # The message that opened this attempt (the prompt, or the reply to a
+            # question), counted once the model took it: an attempt that only met
+            # errors exchanged nothing.
+            request.tally.messages += 1
+        request.tally.add_answer(content)
         stop = response.stop_reason
         if stop in ("end_turn", "stop_sequence"):
             return AgentOutcome(RunStatus.SUCCEEDED, messages, usage, output=_text_of(content), model=model, turns=turn)
@@ -277,6 +301,7 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
                 {"type": "tool_result", "tool_use_id": call.id, "content": result.content, "is_error": result.is_error}
             )
         messages.append({"role": "user", "content": results})
+        request.tally.messages += 1
     return AgentOutcome.failed(
         messages,
         usage,

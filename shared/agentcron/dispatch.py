@@ -40,7 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from agentcron.errors import Conflict, NotFound
 from agentcron.ids import scheduled_run_id
-from agentcron.models import Run, RunStatus, Task, Trigger
+from agentcron.models import Run, RunAttempt, RunError, RunStatus, Task, Trigger
 from agentcron.observability import logger, metrics, tracer
 from agentcron.queue import MAX_BATCH_ENTRIES, RunMessage, RunQueue
 from agentcron.schedules import from_epoch, next_occurrences, to_epoch
@@ -482,13 +482,24 @@ class Dispatcher:
                     continue
                 task = store.get_task_by_id(run.task_id)
                 max_attempts = task.policies.max_attempts if task else 1
+                message = f"the runner stopped responding on attempt {run.attempt} of {max_attempts}"
+                lost = run.attempts_with(
+                    RunAttempt(
+                        attempt=run.attempt,
+                        status=RunStatus.TIMED_OUT,
+                        started_at=run.started_at or now,
+                        finished_at=now,
+                        duration_ms=max(0, now_epoch - to_epoch(run.started_at or now)) * 1000,
+                        error=RunError(type="lease_expired", message=message),
+                    )
+                )
                 if run.attempt < max_attempts:
                     requeued = store.transition_run(
                         run.owner,
                         run.id,
                         from_statuses={RunStatus.RUNNING},
                         to_status=RunStatus.QUEUED,
-                        fields={"reason": f"attempt {run.attempt} {cause}; retrying"},
+                        fields={"reason": f"attempt {run.attempt} {cause}; retrying", "attempts": lost},
                         active_until=new_deadline,
                         expect_active_until=run.active_until,
                     )
@@ -502,10 +513,8 @@ class Dispatcher:
                         to_status=RunStatus.TIMED_OUT,
                         fields={
                             "finished_at": now.isoformat(),
-                            "error": {
-                                "type": "lease_expired",
-                                "message": f"the runner stopped responding on attempt {run.attempt} of {max_attempts}",
-                            },
+                            "error": {"type": "lease_expired", "message": message},
+                            "attempts": lost,
                         },
                         expect_active_until=run.active_until,
                     )

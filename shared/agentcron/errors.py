@@ -26,6 +26,10 @@ class NotFound(AgentcronError):
     """The resource does not exist, or belongs to another owner (never tell which)."""
 
 
+class Gone(NotFound):
+    """The resource existed and was deleted (told only to its owner; others get NotFound)."""
+
+
 class Conflict(AgentcronError):
     """The request is valid but clashes with the resource's current state."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from agentcron.agent import (
     AgentOutcome,
     AgentRequest,
     RunDeadlineExceeded,
+    Tally,
     TemplateError,
     answer_pending_question,
     render_prompt,
@@ -38,9 +39,19 @@ from agentcron.agent import (
 )
 from agentcron.artifacts import Transcripts
 from agentcron.errors import Conflict, NotFound, QueueUnavailable
-from agentcron.models import FINAL_STATUSES, Run, RunStatus, Task, TaskCreate, Usage
+from agentcron.models import (
+    FINAL_STATUSES,
+    Run,
+    RunAttempt,
+    RunError,
+    RunStatus,
+    Task,
+    TaskCreate,
+    Usage,
+)
 from agentcron.notifications import RunEvents
 from agentcron.observability import RUN_OUTCOME_METRICS, logger, metrics, tracer
+from agentcron.overlap import asked_by_owner, holder_of
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import to_epoch
 from agentcron.secrets import MissingApiKey
@@ -55,6 +66,7 @@ OUTPUT_CHARS_STORED = 20_000
 # A rendered prompt can outgrow a DynamoDB item (50 variables of 10,000 characters each);
 # the item keeps its start, the transcript in S3 keeps all of it.
 PROMPT_CHARS_STORED = 50_000
+ERROR_CHARS_STORED = 2_000
 MAX_RETRY_DELAY_SECONDS = 900
 # Without a queue to wake it, a buffered run looks again this often.
 BUFFER_RECHECK_SECONDS = 30
@@ -142,10 +154,34 @@ class Attempt:
     run: Run
     started: float  # time.monotonic()
     budget: float  # seconds the agent may take
-    usage: Usage
+    usage: Usage  # the run's, this attempt's tokens added as they come
     prompt: str | None
     # What bounds the budget: the task's timeout, or the Lambda's own time left.
     limit: str = ""
+    tally: Tally = field(default_factory=Tally)
+
+    def record(self, status: RunStatus, error: tuple[str, str] | None, finished_at: datetime) -> dict[str, Any]:
+        """The run's fields that keep this attempt: its entry in `attempts`
+        (the newest ATTEMPTS_KEPT) and the run's message and tool-call totals."""
+        run = self.run
+        before = run.usage or Usage()
+        entry = RunAttempt(
+            attempt=run.attempt,
+            status=status,
+            started_at=run.started_at or finished_at,
+            finished_at=finished_at,
+            duration_ms=self.elapsed_ms(),
+            error=None if error is None else RunError(type=error[0], message=error[1][:ERROR_CHARS_STORED]),
+            usage=Usage(**{name: getattr(self.usage, name) - getattr(before, name) for name in Usage.model_fields}),
+        )
+        return {
+            "attempts": run.attempts_with(entry),
+            "total_messages": run.total_messages + self.tally.messages,
+            "total_tool_calls": run.total_tool_calls + self.tally.tool_calls,
+        }
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
 
 
 @dataclass
@@ -181,7 +217,7 @@ class RunExecutor:
             logger.info("run is not QUEUED; message ignored", extra={"status": run.status.value})
             return None
         task = self.store.get_task_by_id(run.task_id)
-        if task is None or task.deleted_at is not None or not task.enabled:
+        if task is None or task.deleted_at is not None or not (task.enabled or asked_by_owner(run)):
             why = "the task was deleted" if task is None or task.deleted_at else "the task is paused"
             cancelled = self._settle(run, RunStatus.CANCELLED, reason=f"not run: {why}", from_status=RunStatus.QUEUED)
             if task is not None and task.buffered_run_id == run.id:
@@ -189,8 +225,8 @@ class RunExecutor:
             return cancelled
         now = self.now()
         exclusive = task.policies.overlap != "allow"
-        holder = task.running_run_id
-        if exclusive and holder not in (None, run.id) and (task.running_until or 0) > to_epoch(now):
+        holder = holder_of(task, to_epoch(now))
+        if exclusive and holder not in (None, run.id):
             return self._overlap(task, run, str(holder))
         lease = to_epoch(now) + task.policies.timeout_seconds + LEASE_MARGIN_SECONDS
         try:
@@ -208,10 +244,17 @@ class RunExecutor:
         return self._execute(task, started, remaining_seconds)
 
     def _overlap(self, task: Task, run: Run, holder: str) -> Run | None:
+        left = (task.running_until or 0) - to_epoch(self.now())
+        if asked_by_owner(run):
+            # The owner's own run is never skipped (agentcron.overlap): it waits for
+            # the holder, in the buffer when it is free (then woken when the holder
+            # ends), else until the holder's lease, the latest it can hold the task.
+            buffered = self.store.buffer_run(task.id, run.id)
+            wait = left if self.queue is not None or not buffered else min(BUFFER_RECHECK_SECONDS, left)
+            raise RetryLater(max(1, wait), f"waiting for run {holder} to finish (asked for by the owner)")
         if task.policies.overlap == "buffer_one" and self.store.buffer_run(task.id, run.id):
             # The holder wakes this run when it ends (_wake_buffered); the lease is
             # the latest it can hold the task, so look again then at the latest.
-            left = (task.running_until or 0) - to_epoch(self.now())
             wait = left if self.queue is not None else min(BUFFER_RECHECK_SECONDS, left)
             raise RetryLater(max(1, wait), f"waiting for run {holder} to finish (overlap: buffer_one)")
         reason = (
@@ -254,6 +297,7 @@ class RunExecutor:
                 run_id=run.id,
                 deadline=deadline,
                 usage=attempt.usage,
+                tally=attempt.tally,
             )
             tools = ClientTools(self.store, task, run.id, self.now, self.create_task, deadline=deadline)
             outcome = run_agent(self.client_factory(), request, tools)
@@ -309,6 +353,7 @@ class RunExecutor:
             note = f" (gave up after {run.attempt} attempts)" if error.transient else ""
             return self._finish(attempt, RunStatus.FAILED, error=(error.type, error.message + note))
         delay = backoff_seconds(run.attempt, self.retry_base_seconds, error.retry_after)
+        kept = attempt.record(RunStatus.FAILED, (error.type, error.message), self.now())
         try:
             # The task's running marker stays with this run while it waits: the
             # retry is the same run going on, and overlap must treat it so (the
@@ -326,6 +371,7 @@ class RunExecutor:
                     "usage": attempt.usage.model_dump(),
                     "model": attempt.task.agent.model,
                     **({"prompt": attempt.prompt} if attempt.prompt is not None else {}),
+                    **kept,
                 },
                 active_until=to_epoch(self.now()) + delay + QUEUED_GRACE_SECONDS,
             )
@@ -348,12 +394,15 @@ class RunExecutor:
         reason: str | None = None,
     ) -> Run | None:
         run = attempt.run
-        elapsed_ms = int((time.monotonic() - attempt.started) * 1000)
+        now = self.now()
         fields: dict[str, Any] = {
             "usage": attempt.usage.model_dump(),
-            "duration_ms": (run.duration_ms or 0) + elapsed_ms,
+            "duration_ms": (run.duration_ms or 0) + attempt.elapsed_ms(),
             "model": model or attempt.task.agent.model,
+            **attempt.record(status, error, now),
         }
+        if status in FINAL_STATUSES:
+            fields["finished_at"] = now.isoformat()
         optional = {"prompt": attempt.prompt, "transcript_key": transcript_key, "reason": reason}
         fields.update({name: value for name, value in optional.items() if value is not None})
         if output is not None:
@@ -361,7 +410,7 @@ class RunExecutor:
         if status == RunStatus.WAITING_INPUT:
             fields["question"] = question or ""
         if error is not None:
-            fields["error"] = {"type": error[0], "message": error[1][:2000]}
+            fields["error"] = {"type": error[0], "message": error[1][:ERROR_CHARS_STORED]}
         remove = ["reply"] if status == RunStatus.WAITING_INPUT else ["question"]
         if error is None:
             remove.append("error")

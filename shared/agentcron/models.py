@@ -254,6 +254,26 @@ class Usage(StoredModel):
     cache_read_input_tokens: int = 0
 
 
+# The attempts a run keeps: a run has at most policies.max_attempts (le=10) per
+# conversation, and a reply starts a fresh budget, so the newest are kept.
+ATTEMPTS_KEPT = 20
+
+
+class RunAttempt(StoredModel):
+    """One execution of a run, as it ended: a retried attempt is FAILED or
+    TIMED_OUT with its error, the last one has the run's outcome."""
+
+    attempt: int = Field(description="1 for the first attempt; a reply starts counting again")
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int
+    error: RunError | None = None
+    usage: Usage | None = Field(
+        default=None, description="The tokens of this attempt alone; null when its runner died before saying"
+    )
+
+
 class Run(StoredModel):
     id: str
     task_id: str
@@ -276,6 +296,18 @@ class Run(StoredModel):
     model: str | None = None
     transcript_key: str | None = None
     reason: str | None = None
+    # Oldest first, at most ATTEMPTS_KEPT.
+    attempts: list[RunAttempt] = Field(default_factory=list)
+    # Counted by the agent loop over every attempt: messages of the conversation
+    # exchanged with the model (the prompt or reply that opens an attempt, each
+    # answer, each tool-result turn) and the tool calls the model made.
+    total_messages: int = 0
+    total_tool_calls: int = 0
+
+    def attempts_with(self, ended: RunAttempt) -> list[dict[str, Any]]:
+        """The `attempts` to store once `ended` is over: the newest ATTEMPTS_KEPT, as item values."""
+        return [attempt.model_dump(mode="json") for attempt in [*self.attempts, ended][-ATTEMPTS_KEPT:]]
+
     # Recovery deadline while QUEUED/RUNNING (epoch s): the scheduled time plus
     # a grace while queued, the lease while running. Internal.
     active_until: int | None = None

@@ -16,6 +16,7 @@ STATUS_OF: Mapping[type[errors.AgentcronError], int] = {
     errors.Unauthorized: 401,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Gone: 410,
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
     errors.InvalidRequest: 422,

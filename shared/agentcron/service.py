@@ -31,11 +31,12 @@ from agentcron.models import (
     Trigger,
 )
 from agentcron.observability import logger
+from agentcron.overlap import manual_run_refusal
 from agentcron.pricing import estimate_cost, price_entry, round_usd
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.schedules import Schedule, describe, next_occurrence, next_occurrences, to_epoch
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store, request_hash
-from agentcron.views import CostSummary, FailureSummary, SchedulePreview, TaskStats
+from agentcron.views import CostSummary, FailureSummary, RunView, SchedulePreview, TaskStats, run_view
 
 STATS_WINDOW = 100
 NEXT_RUNS_SHOWN = 5
@@ -206,9 +207,14 @@ class Service:
         trigger: Trigger = Trigger.MANUAL,
     ) -> tuple[Run, bool]:
         task = self.store.get_task(owner, task_id)
-        if not task.enabled:
-            raise Conflict(f"task {task_id} is paused ({task.paused_reason}); enable it first")
         now = self.clock()
+        # A pause stops the schedule, and a console rule is a schedule kept elsewhere;
+        # the owner's own run-now goes ahead (agentcron.overlap), the pause staying as it is.
+        if not task.enabled and trigger != Trigger.MANUAL:
+            raise Conflict(f"task {task_id} is paused ({task.paused_reason}); enable it first")
+        refusal = manual_run_refusal(task, to_epoch(now))
+        if refusal is not None:
+            raise Conflict(refusal)
         run = Run(
             id=manual_run_id(task.id, to_epoch(now)),
             task_id=task.id,
@@ -228,6 +234,20 @@ class Service:
 
     def get_run(self, owner: str, run_id: str) -> Run:
         return self.store.get_run(owner, run_id)
+
+    def run_views(self, owner: str, runs: list[Run]) -> list[RunView]:
+        """The runs as the API shows them: a run waiting for a reply offers
+        `reply` only while its task exists (one read per such task, not per run)."""
+        waiting = {run.task_id for run in runs if run.status == RunStatus.WAITING_INPUT}
+        deleted = {task_id for task_id in waiting if self._task_deleted(owner, task_id)}
+        return [run_view(run, task_deleted=run.task_id in deleted) for run in runs]
+
+    def _task_deleted(self, owner: str, task_id: str) -> bool:
+        try:
+            self.store.get_task(owner, task_id)
+        except NotFound:  # Gone: deleted; plain NotFound cannot be (the owner's runs name the owner's tasks)
+            return True
+        return False
 
     def list_task_runs(
         self, owner: str, task_id: str, *, limit: int, cursor: str | None, status: RunStatus | None
@@ -266,6 +286,10 @@ class Service:
 
     def reply_to_run(self, owner: str, run_id: str, reply: str) -> Run:
         now = self.clock()
+        run = self.store.get_run(owner, run_id)
+        if self._task_deleted(owner, run.task_id):
+            # It would be queued only for the runner to cancel it.
+            raise Conflict(f"run {run_id} cannot be resumed: its task {run.task_id} was deleted; cancel it instead")
         run = self.store.transition_run(
             owner,
             run_id,

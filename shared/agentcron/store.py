@@ -30,7 +30,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from agentcron.errors import BadRequest, Conflict, IdempotencyKeyReused, NotFound, PreconditionFailed
+from agentcron.errors import BadRequest, Conflict, Gone, IdempotencyKeyReused, NotFound, PreconditionFailed
 from agentcron.ids import task_id_of_run
 from agentcron.models import ACTIVE_STATUSES, Run, RunStatus, Task
 
@@ -232,7 +232,7 @@ class Store:
         if item is None or item.get("owner") != owner:
             raise NotFound(f"task {task_id} not found")
         if item.get("deleted_at") and not include_deleted:
-            raise NotFound(f"task {task_id} not found (it was deleted)")
+            raise Gone(f"task {task_id} was deleted (its runs stay readable)")
         return Task.model_validate(item)
 
     def list_tasks(
@@ -317,8 +317,10 @@ class Store:
     def _raise_task_condition(
         old: Mapping[str, Any] | None, owner: str, task_id: str, expected_version: int | None
     ) -> None:
-        if old is None or old.get("owner") != owner or old.get("deleted_at"):
+        if old is None or old.get("owner") != owner:
             raise NotFound(f"task {task_id} not found")
+        if old.get("deleted_at"):
+            raise Gone(f"task {task_id} was deleted")
         if expected_version is not None and int(old.get("version", 0)) != expected_version:
             raise PreconditionFailed(
                 f"task {task_id} is at version {old.get('version')}, not {expected_version}; GET it again and retry"

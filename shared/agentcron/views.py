@@ -15,6 +15,7 @@ from agentcron.models import (
     Notify,
     Policies,
     Run,
+    RunAttempt,
     RunError,
     RunStatus,
     RunSummary,
@@ -22,8 +23,9 @@ from agentcron.models import (
     Trigger,
     Usage,
 )
+from agentcron.overlap import manual_run_refusal
 from agentcron.pricing import PRICES_AS_OF, CostEstimate, estimate_cost, round_usd
-from agentcron.schedules import Schedule
+from agentcron.schedules import Schedule, to_epoch
 from agentcron.tools_catalog import ToolSpec
 
 API_PREFIX = "/v1"
@@ -105,6 +107,15 @@ class RunView(View):
     model: str | None = Field(description="The model that answered (as the API named it); priced in cost_estimate")
     cost_estimate: RunCost | None = Field(description="Null while the run has not reached the model (no usage)")
     reason: str | None
+    attempts: list[RunAttempt] = Field(
+        description="Every attempt, oldest first (the newest 20 when replies gave the run more): when it ran, "
+        "how it ended, its error and its own tokens"
+    )
+    total_messages: int = Field(
+        description="Messages exchanged with the model over all attempts: the prompt (or reply) that opened "
+        "each, every answer and every tool-result turn; 0 when the run never got an answer"
+    )
+    total_tool_calls: int = Field(description="Tool calls the model made over all attempts (client and server tools)")
     links: dict[str, Link] = Field(alias="_links")
 
 
@@ -184,16 +195,22 @@ def from_epoch(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def task_links(task_id: str) -> dict[str, Link]:
-    base = f"{API_PREFIX}/tasks/{task_id}"
-    return {
-        "self": Link(href=base),
-        "runs": Link(href=f"{base}/runs"),
-        "run_now": Link(href=f"{base}/runs", method="POST"),
-        "stats": Link(href=f"{base}/stats"),
-        "enable": Link(href=f"{base}/enable", method="POST"),
-        "disable": Link(href=f"{base}/disable", method="POST"),
-    }
+def task_links(task: Task, now: datetime) -> dict[str, Link]:
+    """Only what would succeed now: a deleted task offers nothing, a paused one
+    `enable`, an enabled one `disable`, and `run_now` unless the overlap policy
+    would refuse it (agentcron.overlap)."""
+    if task.deleted_at is not None:
+        return {}
+    base = f"{API_PREFIX}/tasks/{task.id}"
+    links = {"self": Link(href=base), "runs": Link(href=f"{base}/runs")}
+    if manual_run_refusal(task, to_epoch(now)) is None:
+        links["run_now"] = Link(href=f"{base}/runs", method="POST")
+    links["stats"] = Link(href=f"{base}/stats")
+    if task.enabled:
+        links["disable"] = Link(href=f"{base}/disable", method="POST")
+    else:
+        links["enable"] = Link(href=f"{base}/enable", method="POST")
+    return links
 
 
 def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_secret: bool = False) -> TaskView:
@@ -222,14 +239,16 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_sec
         next_run_at=from_epoch(task.next_run_at),
         next_runs=next_runs,
         webhook_secret=task.webhook_secret if reveal_secret else None,
-        links=task_links(task.id),
+        links=task_links(task, datetime.now(UTC)),
     )
 
 
-def run_links(run: Run) -> dict[str, Link]:
+def run_links(run: Run, *, task_deleted: bool = False) -> dict[str, Link]:
+    """Only what would succeed now. `task` stays for a deleted task: it answers
+    410 Gone, which says what became of it."""
     base = f"{API_PREFIX}/runs/{run.id}"
     links = {"self": Link(href=base), "task": Link(href=f"{API_PREFIX}/tasks/{run.task_id}")}
-    if run.status == RunStatus.WAITING_INPUT:
+    if run.status == RunStatus.WAITING_INPUT and not task_deleted:
         links["reply"] = Link(href=f"{base}/reply", method="POST")
     if run.status in (RunStatus.QUEUED, RunStatus.WAITING_INPUT):
         links["cancel"] = Link(href=f"{base}/cancel", method="POST")
@@ -245,7 +264,15 @@ def cost_view(estimate: CostEstimate | None) -> RunCost | None:
     return RunCost(usd=amount, priced_as=estimate.priced_as, note=estimate.note)
 
 
-def run_view(run: Run) -> RunView:
-    data: dict[str, Any] = run.model_dump(exclude={"owner", "reply", "transcript_key", "active_until", "resends"})
+def run_view(run: Run, *, task_deleted: bool = False) -> RunView:
+    """`task_deleted`: the run's task is deleted (a waiting run then cannot be resumed)."""
+    data: dict[str, Any] = run.model_dump(
+        exclude={"owner", "reply", "transcript_key", "active_until", "resends", "attempts"}
+    )
     data["error"], data["usage"] = run.error, run.usage
-    return RunView(**data, cost_estimate=cost_view(estimate_cost(run.usage, run.model)), links=run_links(run))
+    return RunView(
+        **data,
+        attempts=run.attempts,
+        cost_estimate=cost_view(estimate_cost(run.usage, run.model)),
+        links=run_links(run, task_deleted=task_deleted),
+    )

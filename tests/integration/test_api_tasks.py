@@ -180,9 +180,15 @@ def test_delete_is_soft(api: ApiClient) -> None:
     task = create(api)
     run = api.post(f"/v1/tasks/{task['id']}/runs").json
     assert api.delete(f"/v1/tasks/{task['id']}").status == 204
-    assert api.get(f"/v1/tasks/{task['id']}").status == 404
+    gone = api.get(f"/v1/tasks/{task['id']}")
+    assert gone.status == 410 and gone.headers["content-type"] == "application/problem+json"
+    assert gone.json["detail"] == f"task {task['id']} was deleted (its runs stay readable)"
+    # Only its owner learns it existed: to anyone else it is as absent as an id never used.
+    to_bob = api.get(f"/v1/tasks/{task['id']}", user="bob")
+    assert (to_bob.status, to_bob.json["detail"]) == (404, f"task {task['id']} not found")
     assert api.get("/v1/tasks").json["items"] == []
-    assert api.delete(f"/v1/tasks/{task['id']}").status == 404
+    assert api.delete(f"/v1/tasks/{task['id']}").status == 410
+    assert api.delete(f"/v1/tasks/{task['id']}", user="bob").status == 404
     assert api.get(f"/v1/runs/{run['id']}").status == 200, "runs stay readable"
     assert [r["id"] for r in api.get(f"/v1/tasks/{task['id']}/runs").json["items"]] == [run["id"]]
 
@@ -202,11 +208,12 @@ def test_disable_and_enable(api: ApiClient, store) -> None:
     assert disabled.json["next_run_at"] is None
     item = store.table.get_item(Key={"PK": f"TASK#{task['id']}", "SK": "TASK"})["Item"]
     assert "due_shard" not in item and "next_run_at" not in item, "a paused task leaves the due index"
-    assert api.post(f"/v1/tasks/{task['id']}/runs").status == 409
+    assert set(disabled.json["_links"]) == {"self", "runs", "run_now", "stats", "enable"}, "paused: enable, not disable"
 
     enabled = api.post(f"/v1/tasks/{task['id']}/enable")
     assert enabled.status == 200
     assert enabled.json["enabled"] is True and enabled.json["paused_reason"] is None
+    assert set(enabled.json["_links"]) == {"self", "runs", "run_now", "stats", "disable"}
     assert enabled.json["next_run_at"] == task["next_run_at"]
     item = store.table.get_item(Key={"PK": f"TASK#{task['id']}", "SK": "TASK"})["Item"]
     assert item["due_shard"] in {str(i) for i in range(int(store.due_shards))}

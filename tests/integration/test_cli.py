@@ -136,9 +136,10 @@ def test_task_lifecycle(agentcron: Agentcron) -> None:
     assert paused.code == 0 and "state:       paused (holiday)" in paused.lines
     assert task_id in agentcron("tasks", "list", "--disabled", "-q").lines
     assert task_id not in agentcron("tasks", "list", "--enabled", "-q").lines
-    refused = agentcron("tasks", "run", task_id)
-    assert refused.code == 1
-    assert f"409 Conflict: task {task_id} is paused (holiday); enable it first" in refused.err
+    # A manual run is the owner's explicit wish: it runs on a paused task, which stays paused.
+    manual = agentcron("tasks", "run", task_id, "-q")
+    assert manual.code == 0 and manual.out.strip().startswith("run_"), manual.err
+    assert agentcron("tasks", "get", task_id, "--json").json["paused_reason"] == "holiday"
 
     resumed = agentcron("tasks", "enable", task_id, "--json")
     assert (resumed.json["enabled"], resumed.json["paused_reason"]) == (True, None)
@@ -148,7 +149,7 @@ def test_task_lifecycle(agentcron: Agentcron) -> None:
     deleted = agentcron("tasks", "delete", task_id, "--yes")
     assert deleted.code == 0 and deleted.lines == [f"Deleted task {task_id} (its runs stay readable)."]
     gone = agentcron("tasks", "get", task_id)
-    assert gone.code == 1 and f"404 Not Found: task {task_id} not found" in gone.err
+    assert gone.code == 1 and f"410 Gone: task {task_id} was deleted (its runs stay readable)" in gone.err
 
 
 def test_an_invalid_schedule_exits_1_naming_the_field(agentcron: Agentcron) -> None:

@@ -194,9 +194,9 @@ def test_a_queued_run_that_is_cancelled_is_not_run(runner: Runner) -> None:
     ("action", "reason"),
     [("disable", "not run: the task is paused"), ("delete", "not run: the task was deleted")],
 )
-def test_a_run_of_a_paused_or_deleted_task_is_cancelled(runner: Runner, action: str, reason: str) -> None:
+def test_a_scheduled_run_of_a_paused_or_deleted_task_is_cancelled(runner: Runner, action: str, reason: str) -> None:
     task = runner.create_task("never runs")
-    queued = runner.run_now(task["id"])
+    queued = {"id": runner.scheduled(task["id"])}
     response = (
         runner.api.post(f"/v1/tasks/{task['id']}/disable", {"reason": "holiday"})
         if action == "disable"
@@ -333,7 +333,7 @@ def test_consecutive_failures_auto_pause_the_task(runner: Runner, event_tap: Eve
     assert paused["enabled"] is False
     assert paused["paused_reason"] == f"auto-paused after 2 consecutive failed runs (last: {runs[-1]['id']})"
     assert paused["next_run_at"] is None
-    assert runner.api.post(f"/v1/tasks/{task['id']}/runs", {}).status == 409
+    assert "enable" in paused["_links"] and "disable" not in paused["_links"], "links follow the state"
     # Its owner hears of it where they listen for runs, once, after the failure that caused it.
     events = [(e["detail-type"], e["detail"]) for e in event_tap.events()]
     assert [t for t, _ in events].count("Task Auto-Paused") == 1
@@ -384,7 +384,7 @@ def test_overlap_skip_skips_a_run_while_another_holds_the_task(runner: Runner) -
     until = int(time.time()) + 300
     set_task_fields(runner, task["id"], running_run_id=holder, running_until=until)
 
-    run = runner.pump(runner.run_now(task["id"])["id"])
+    run = runner.pump(runner.scheduled(task["id"]))
 
     assert run["status"] == "SKIPPED"
     assert run["reason"] == f"skipped: run {holder} was still running (overlap: skip)"
@@ -394,7 +394,7 @@ def test_overlap_skip_skips_a_run_while_another_holds_the_task(runner: Runner) -
 
     # A marker whose lease ran out holds nothing (its runner died): the next run goes ahead.
     set_task_fields(runner, task["id"], running_until=int(time.time()) - 1)
-    assert runner.pump(runner.run_now(task["id"])["id"])["status"] == "SUCCEEDED"
+    assert runner.pump(runner.scheduled(task["id"]))["status"] == "SUCCEEDED"
 
 
 def test_overlap_allow_runs_beside_another_run(runner: Runner) -> None:
@@ -416,11 +416,11 @@ def test_overlap_buffer_one_holds_one_run_and_starts_it_when_the_holder_ends(run
         while runner.get_run(holder["id"])["status"] != "RUNNING":
             assert time.monotonic() < runner_deadline
             time.sleep(0.1)
-        buffered = runner.run_now(task["id"], {"step": "buffered"})
+        buffered = {"id": runner.scheduled(task["id"], {"step": "buffered"})}
         while runner.store.get_task_by_id(task["id"]).buffered_run_id != buffered["id"]:  # type: ignore[union-attr]
             assert time.monotonic() < runner_deadline
             time.sleep(0.1)
-        third = runner.run_now(task["id"], {"step": "third"})
+        third = {"id": runner.scheduled(task["id"], {"step": "third"})}
         wait_for = frozenset({"SUCCEEDED", "SKIPPED", "FAILED"})
         skipped = runner.wait(third["id"], wait_for)
         first = runner.wait(holder["id"], wait_for)
@@ -446,7 +446,7 @@ def test_a_buffered_run_that_never_starts_gives_up_its_place(runner: Runner, how
     task = runner.create_task("{{step}}", policies={"overlap": "buffer_one"})
     # Another run holds the task (as a runner mid-run would) for the next ten minutes.
     set_task_fields(runner, task["id"], running_run_id="run_holder", running_until=int(time.time()) + 600)
-    buffered = runner.run_now(task["id"], {"step": "buffered"})
+    buffered = {"id": runner.scheduled(task["id"], {"step": "buffered"})}
     runner.poll()
     assert runner.store.get_task_by_id(task["id"]).buffered_run_id == buffered["id"]  # type: ignore[union-attr]
 
@@ -460,7 +460,7 @@ def test_a_buffered_run_that_never_starts_gives_up_its_place(runner: Runner, how
     assert runner.store.get_task_by_id(task["id"]).buffered_run_id is None  # type: ignore[union-attr]
 
     # The next overlapping run is buffered, not skipped as if a run were still waiting.
-    later = runner.run_now(task["id"], {"step": "later"})
+    later = {"id": runner.scheduled(task["id"], {"step": "later"})}
     runner.poll()
     assert runner.get_run(later["id"])["status"] == "QUEUED"
     assert runner.store.get_task_by_id(task["id"]).buffered_run_id == later["id"]  # type: ignore[union-attr]

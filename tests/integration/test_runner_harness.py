@@ -22,6 +22,10 @@ from typing import Any
 import boto3
 import pytest
 from agentcron import bootstrap
+from agentcron.ids import scheduled_run_id
+from agentcron.models import Run, RunStatus, Trigger
+from agentcron.queue import RunMessage
+from agentcron.schedules import from_epoch
 from agentcron.store import Store
 from agentcron_local.fake_model import FakeModel
 from agentcron_local.gateway import Handler, lambda_context, load_function_handler
@@ -48,6 +52,7 @@ class Runner:
     handler: Handler
     poller: QueuePoller
     sqs: Any
+    last_due: int = 0
 
     # ---- through the API (as alice unless told) ----------------------------
 
@@ -68,6 +73,25 @@ class Runner:
     def start(self, prompt: str, *, variables: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
         """A manual task with this prompt, and one run of it queued."""
         return self.run_now(self.create_task(prompt, **fields)["id"], variables)
+
+    def scheduled(self, task_id: str, variables: dict[str, str] | None = None, *, user: str = "alice") -> str:
+        """A run of the task's schedule, claimed and sent as the dispatcher does
+        (each at its own second: the id is the occurrence's); returns its id."""
+        due = max(int(time.time()), self.last_due + 1)
+        self.last_due = due
+        run = Run(
+            id=scheduled_run_id(task_id, due),
+            task_id=task_id,
+            owner=user,
+            status=RunStatus.QUEUED,
+            trigger=Trigger.SCHEDULE,
+            scheduled_for=from_epoch(due),
+            created_at=from_epoch(due),
+            variables=variables or {},
+        )
+        self.store.create_run(run)
+        self.send_message(RunMessage(run_id=run.id, task_id=task_id, owner=user).model_dump_json())
+        return run.id
 
     def get_run(self, run_id: str, *, user: str = "alice") -> dict[str, Any]:
         response = self.api.get(f"/v1/runs/{run_id}", user=user)

@@ -51,7 +51,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, response_
 from tests.security.strategies import VALID_BODIES
 
 DEFAULT_EXAMPLES = 25
-REFUSALS = (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429)
+REFUSALS = (400, 401, 403, 404, 405, 406, 409, 410, 413, 415, 422, 428, 429)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
 
 # Every operation the document must describe (a new route fails test_every_route_is_fuzzed
