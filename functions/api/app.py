@@ -9,7 +9,7 @@ import binascii
 import json
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from agentcron import errors
 from agentcron.models import (
@@ -28,6 +28,7 @@ from agentcron.problems import (
     problem_body,
     status_of,
 )
+from agentcron.schedules import KindName
 from agentcron.service import utcnow
 from agentcron.tools_catalog import TOOLS
 from agentcron.views import (
@@ -143,7 +144,7 @@ def list_tasks(
     cursor: Cursor = None,
     enabled: Annotated[bool | None, Query()] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
-    schedule_type: Annotated[Literal["cron", "interval", "once", "preset", "manual"] | None, Query()] = None,
+    schedule_type: Annotated[KindName | None, Query()] = None,
 ) -> TaskPage:
     page = service().list_tasks(
         owner(), limit=limit, cursor=cursor, enabled=enabled, tag=tag, schedule_type=schedule_type
