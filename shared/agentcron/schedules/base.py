@@ -128,10 +128,17 @@ class ScheduleKind(BaseModel):
     def _instant_input(cls, value: Any) -> Any:
         return reject_numbers(value)
 
-    @field_validator("start_at", "end_at", "at", mode="after", check_fields=False)
+    @field_validator("end_at", "at", mode="after", check_fields=False)
     @classmethod
     def _instant(cls, value: datetime | None) -> datetime | None:
         return None if value is None else normalise_instant(value)
+
+    @field_validator("start_at", mode="after", check_fields=False)
+    @classmethod
+    def _start(cls, value: datetime | None) -> datetime | None:
+        # Rounded up where end_at and at are rounded down: bounds only ever narrow,
+        # so a start of 12:00:00.456 never yields 12:00:00.
+        return None if value is None else normalise_instant(value, round_up=True)
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Self:
