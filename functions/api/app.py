@@ -8,7 +8,6 @@ import base64
 import binascii
 import json
 import re
-from datetime import datetime
 from typing import Annotated, Any
 
 from agentcron import errors
@@ -28,6 +27,7 @@ from agentcron.problems import (
     problem_body,
     status_of,
 )
+from agentcron.query_params import SINCE_PATTERN, parse_since, refuse_unknown
 from agentcron.schedules import KindName
 from agentcron.service import utcnow
 from agentcron.tools_catalog import TOOLS
@@ -46,6 +46,7 @@ from agentcron.views import (
 )
 from agentcron.wiring import service
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
@@ -64,6 +65,19 @@ OPENAPI_INFO: dict[str, Any] = {
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/v1/docs", **OPENAPI_INFO)
+
+
+def refuse_unknown_query_parameters(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every route takes only the query parameters it declares (Powertools' own routes,
+    the Swagger UI, read theirs themselves)."""
+    route = resolver.context["_route"]
+    if not route.func.__module__.startswith("aws_lambda_powertools"):
+        given = resolver.current_event.query_string_parameters or {}
+        refuse_unknown(given, (param.alias for param in route.dependant.query_params))
+    return next_middleware(resolver)
+
+
+app.use([refuse_unknown_query_parameters])
 
 TaskId = Annotated[str, Path(max_length=64)]
 RunId = Annotated[str, Path(max_length=96)]
@@ -99,22 +113,6 @@ def parse_if_match(value: str | None) -> int | None:
             [errors.FieldError("header.if-match", 'expected a version number such as "3"')],
         )
     return int(match[1])
-
-
-def parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise errors.InvalidRequest(
-            "since is not an ISO 8601 instant", [errors.FieldError("query.since", "expected e.g. 2026-12-01T09:00:00Z")]
-        ) from None
-    if instant.tzinfo is None:
-        raise errors.InvalidRequest(
-            "since needs an offset", [errors.FieldError("query.since", "must carry a UTC offset")]
-        )
-    return instant
 
 
 def etag(version: int) -> dict[str, str]:
@@ -232,15 +230,15 @@ def list_runs(
         str | None,
         Query(
             max_length=40,
-            # A date and time, not a number: pydantic's datetime would also take Unix seconds.
-            pattern=r"^\d{4}-\d{2}-\d{2}T",
-            json_schema_extra={"format": "date-time"},
-            description="ISO 8601 instant with offset",
+            # A date and time or a duration, not a number: pydantic's datetime would also take Unix seconds.
+            pattern=SINCE_PATTERN,
+            description="How far back: a duration (`1h`, `30m`, `7d`) or an ISO 8601 instant with offset",
         ),
     ] = None,
 ) -> RunPage:
-    since_at = parse_since(since)
-    page = service().list_runs(owner(), limit=limit, cursor=cursor, status=status, since=since_at)
+    svc = service()
+    since_at = parse_since(since, now=svc.clock())
+    page = svc.list_runs(owner(), limit=limit, cursor=cursor, status=status, since=since_at)
     return RunPage(items=[run_view(r) for r in page.items], next_cursor=page.next_cursor)
 
 
