@@ -8,9 +8,8 @@ import base64
 import binascii
 import json
 import re
-from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import api_document
 from agentcron import errors
@@ -31,6 +30,8 @@ from agentcron.problems import (
     problem_body,
     status_of,
 )
+from agentcron.query_params import SINCE_PATTERN, parse_since, refuse_unknown
+from agentcron.schedules import KindName
 from agentcron.service import utcnow
 from agentcron.tools_catalog import TOOLS
 from agentcron.views import (
@@ -47,6 +48,7 @@ from agentcron.views import (
     task_view,
 )
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
@@ -62,6 +64,19 @@ OPENAPI_SECURITY: dict[str, Any] = {
 }
 
 app = APIGatewayHttpResolver(enable_validation=True)
+
+
+def refuse_unknown_query_parameters(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every route takes only the query parameters it declares (Powertools' own routes,
+    the Swagger UI, read theirs themselves)."""
+    route = resolver.context["_route"]
+    if not route.func.__module__.startswith("aws_lambda_powertools"):
+        given = resolver.current_event.query_string_parameters or {}
+        refuse_unknown(given, (param.alias for param in route.dependant.query_params))
+    return next_middleware(resolver)
+
+
+app.use([refuse_unknown_query_parameters])
 
 TaskId = Annotated[str, Path(max_length=64)]
 RunId = Annotated[str, Path(max_length=96)]
@@ -99,22 +114,6 @@ def parse_if_match(value: str | None) -> int | None:
     return int(match[1])
 
 
-def parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise errors.InvalidRequest(
-            "since is not an ISO 8601 instant", [errors.FieldError("query.since", "expected e.g. 2026-12-01T09:00:00Z")]
-        ) from None
-    if instant.tzinfo is None:
-        raise errors.InvalidRequest(
-            "since needs an offset", [errors.FieldError("query.since", "must carry a UTC offset")]
-        )
-    return instant
-
-
 def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
@@ -142,7 +141,7 @@ def list_tasks(
     cursor: Cursor = None,
     enabled: Annotated[bool | None, Query()] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
-    schedule_type: Annotated[Literal["cron", "interval", "once", "preset", "manual"] | None, Query()] = None,
+    schedule_type: Annotated[KindName | None, Query()] = None,
 ) -> TaskPage:
     page = service().list_tasks(
         owner(), limit=limit, cursor=cursor, enabled=enabled, tag=tag, schedule_type=schedule_type
@@ -230,16 +229,16 @@ def list_runs(
         str | None,
         Query(
             max_length=40,
-            # A date and time, not a number: pydantic's datetime would also take Unix seconds.
-            pattern=r"^\d{4}-\d{2}-\d{2}T",
-            json_schema_extra={"format": "date-time"},
-            description="ISO 8601 instant with offset",
+            # A date and time or a duration, not a number: pydantic's datetime would also take Unix seconds.
+            pattern=SINCE_PATTERN,
+            description="How far back: a duration (`1h`, `30m`, `7d`) or an ISO 8601 instant with offset",
         ),
     ] = None,
 ) -> RunPage:
-    since_at = parse_since(since)
-    page = service().list_runs(owner(), limit=limit, cursor=cursor, status=status, since=since_at)
-    return RunPage(items=service().run_views(owner(), page.items), next_cursor=page.next_cursor)
+    svc = service()
+    since_at = parse_since(since, now=svc.clock())
+    page = svc.list_runs(owner(), limit=limit, cursor=cursor, status=status, since=since_at)
+    return RunPage(items=svc.run_views(owner(), page.items), next_cursor=page.next_cursor)
 
 
 @app.get("/v1/runs/<run_id>", tags=["runs"])

@@ -8,6 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 from agentcron import errors
+from agentcron.schedules import SCHEDULE_KINDS
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -63,4 +64,4 @@ def field_errors_from_pydantic(raw_errors: Sequence[Mapping[str, Any]]) -> list[
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and (part in {"cron", "interval", "once", "preset", "manual"} or "[" in part)
+    return isinstance(part, str) and (part in SCHEDULE_KINDS or "[" in part)

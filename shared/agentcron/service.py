@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from agentcron import webhook_signatures
 from agentcron.artifacts import Transcripts
-from agentcron.dispatch import Dispatcher
-from agentcron.errors import Conflict, NotFound, PreconditionFailed, QueueUnavailable
+from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher
+from agentcron.errors import Conflict, FieldError, InvalidRequest, NotFound, PreconditionFailed, QueueUnavailable
 from agentcron.ids import manual_run_id, new_task_id
 from agentcron.models import (
     CANCELLABLE_STATUSES,
@@ -34,12 +34,14 @@ from agentcron.observability import logger
 from agentcron.overlap import manual_run_refusal
 from agentcron.pricing import estimate_cost, price_entry, round_usd
 from agentcron.queue import RunMessage, RunQueue
-from agentcron.schedules import Schedule, describe, next_occurrence, next_occurrences, to_epoch
+from agentcron.schedules import Schedule, describe, from_epoch, next_occurrence, next_occurrences, to_epoch
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store, request_hash
 from agentcron.views import CostSummary, FailureSummary, RunView, SchedulePreview, TaskStats, run_view
 
 STATS_WINDOW = 100
 NEXT_RUNS_SHOWN = 5
+# Bounds the due listing's read of waiting runs (100 a page).
+MAX_WAITING_PAGES = 10
 
 
 def new_webhook_secret() -> str:
@@ -72,6 +74,7 @@ class Service:
     def create_task(self, owner: str, body: TaskCreate, idempotency_key: str | None) -> tuple[Task, bool]:
         """Returns the task and whether this request created it (False on an idempotent replay)."""
         now = self.clock()
+        _refuse_never_running(body.schedule, now)
         task = Task(
             id=new_task_id(),
             owner=owner,
@@ -90,19 +93,60 @@ class Service:
         task_id = self.store.create_task(task, claim)
         if task_id != task.id:
             return self.store.get_task(owner, task_id, include_deleted=True), False
-        return self._claim_near_term(task), True
+        return self.shown(self._claim_near_term(task)), True
 
     def get_task(self, owner: str, task_id: str) -> Task:
-        return self.store.get_task(owner, task_id)
+        return self.shown(self.store.get_task(owner, task_id))
+
+    # ---- what a task's next runs are -----------------------------------
+    # A stored task's next_run_at is its next *unclaimed* occurrence (what the Due index
+    # needs). The dispatcher and the API claim ahead, so an occurrence about to start is
+    # often a QUEUED run already; the owner is shown that run's time instead.
+
+    def shown(self, task: Task) -> Task:
+        """The task with next_run_at as its owner sees it: its next run, claimed or not."""
+        claimed = self._claimed_ahead(task)
+        if not claimed:
+            return task
+        return task.model_copy(update={"next_run_at": claimed[0]})
 
     def upcoming(self, task: Task, count: int = NEXT_RUNS_SHOWN) -> list[datetime]:
-        if not task.enabled or task.next_run_at is None:
+        """The task's next `count` runs: those claimed ahead, then the schedule's
+        following occurrences, as many as max_runs still allows (end_at bounds them too)."""
+        if not task.enabled:
             return []
-        first = datetime.fromtimestamp(task.next_run_at, UTC)
-        return [first, *next_occurrences(task.schedule, first, count - 1, anchor=task.created_at)]
+        claimed = self._claimed_ahead(task)
+        policies = task.policies
+        # runs_scheduled counts the claimed runs already.
+        allowed = count if policies.max_runs is None else max(0, policies.max_runs - task.runs_scheduled)
+        unclaimed: list[datetime] = []
+        wanted = min(count - len(claimed), allowed)
+        if claimed and wanted > 0:
+            after = from_epoch(claimed[-1])
+            unclaimed = next_occurrences(task.schedule, after, wanted, anchor=task.created_at)
+        elif task.next_run_at is not None and wanted > 0:
+            first = from_epoch(task.next_run_at)
+            unclaimed = [first, *next_occurrences(task.schedule, first, wanted - 1, anchor=task.created_at)]
+        return [from_epoch(epoch) for epoch in claimed[:count]] + unclaimed
+
+    def _claimed_ahead(self, task: Task) -> list[int]:
+        """Epochs of the task's runs claimed ahead of their time (QUEUED, not yet due)."""
+        if not task.enabled:
+            return []
+        now = to_epoch(self.clock())
+        # No claim reaches further ahead than one tick and its margin.
+        horizon = now + self.tick_seconds + LOOKAHEAD_MARGIN_SECONDS
+        first = next_run_epoch(task.schedule, now=from_epoch(now), anchor=task.created_at)
+        # Only an occurrence up to the next_run_at can have been claimed (up to, not before:
+        # a task already shown carries its first claimed run there), and only inside the
+        # lookahead: most tasks need no read at all.
+        if first is None or first > horizon or (task.next_run_at is not None and first > task.next_run_at):
+            return []
+        return self.store.queued_run_times(task.id, now, horizon)
 
     def list_tasks(self, owner: str, **filters: Any) -> Page[Task]:
-        return self.store.list_tasks(owner, **filters)
+        page = self.store.list_tasks(owner, **filters)
+        return Page(items=[self.shown(task) for task in page.items], next_cursor=page.next_cursor)
 
     def update_task(self, owner: str, task_id: str, patch: TaskPatch, if_match: int | None) -> Task:
         current = self.store.get_task(owner, task_id)
@@ -115,6 +159,8 @@ class Service:
         if patch.notify is not None and patch.notify.webhook_url and current.webhook_secret is None:
             changes["webhook_secret"] = new_webhook_secret()
         now = self.clock()
+        if patch.schedule is not None:
+            _refuse_never_running(patch.schedule, now)
         next_run: int | Keep | None = KEEP
         if patch.schedule is not None and current.enabled:
             next_run = next_run_epoch(patch.schedule, now=now, anchor=current.created_at)
@@ -134,7 +180,7 @@ class Service:
             if if_match is not None:
                 raise
             raise Conflict(f"task {task_id} changed while it was being updated; retry") from None
-        return self._claim_near_term(updated)
+        return self.shown(self._claim_near_term(updated))
 
     def delete_task(self, owner: str, task_id: str, if_match: int | None) -> None:
         self.store.delete_task(owner, task_id, expected_version=if_match, now=self.clock())
@@ -152,7 +198,7 @@ class Service:
             now=now,
             next_run_at=next_run_epoch(current.schedule, now=now, anchor=current.created_at),
         )
-        return self._claim_near_term(enabled)
+        return self.shown(self._claim_near_term(enabled))
 
     def disable_task(self, owner: str, task_id: str, reason: str | None) -> Task:
         current = self.store.get_task(owner, task_id)
@@ -166,26 +212,42 @@ class Service:
         )
 
     def due_tasks(self, owner: str, within_seconds: int | None = None) -> list[Task]:
-        """The owner's tasks that will start within the window (default: one
-        tick): those whose next occurrence falls inside it, and those with a
-        run already claimed and waiting in the queue (the dispatcher claims
-        ahead, so a task about to start has usually moved its next_run_at on)."""
+        """The owner's tasks that will start within the window (default: one tick),
+        each with next_run_at set to the occurrence that is due: the earliest of its
+        runs claimed and waiting in the queue (the dispatcher claims ahead, so a task
+        about to start has usually moved its stored next_run_at on) and its next
+        unclaimed occurrence inside the window."""
         now = self.clock()
         horizon = to_epoch(now) + (self.tick_seconds if within_seconds is None else within_seconds)
-        due: dict[str, Task] = {}
+        due_at: dict[str, int] = {}
+        tasks: dict[str, Task] = {}
         for task in self._all_tasks(owner):
             if task.next_run_at is not None and task.next_run_at <= horizon:
-                due[task.id] = task
-        waiting = self.store.list_owner_runs(
-            owner, limit=100, cursor=None, status=RunStatus.QUEUED, since=now - timedelta(days=1)
-        )
-        for run in waiting.items:
-            if run.task_id not in due and to_epoch(run.scheduled_for) <= horizon:
+                due_at[task.id], tasks[task.id] = task.next_run_at, task
+        for run in self._waiting_runs(owner, now):
+            epoch = to_epoch(run.scheduled_for)
+            if epoch > horizon or due_at.get(run.task_id, epoch + 1) <= epoch:
+                continue
+            if run.task_id not in tasks:
                 try:
-                    due[run.task_id] = self.store.get_task(owner, run.task_id)
+                    tasks[run.task_id] = self.store.get_task(owner, run.task_id)
                 except NotFound:
                     continue  # deleted since; its run will be cancelled by the runner
-        return sorted(due.values(), key=lambda t: t.next_run_at or 0)
+            due_at[run.task_id] = epoch
+        shown = [tasks[task_id].model_copy(update={"next_run_at": epoch}) for task_id, epoch in due_at.items()]
+        return sorted(shown, key=lambda t: (t.next_run_at or 0, t.id))
+
+    def _waiting_runs(self, owner: str, now: datetime) -> Iterator[Run]:
+        """The owner's QUEUED runs of the last day (older ones are recovery's business)."""
+        cursor: str | None = None
+        for _ in range(MAX_WAITING_PAGES):
+            page = self.store.list_owner_runs(
+                owner, limit=100, cursor=cursor, status=RunStatus.QUEUED, since=now - timedelta(days=1)
+            )
+            yield from page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                return
 
     def _all_tasks(self, owner: str) -> Iterator[Task]:
         cursor: str | None = None
@@ -370,6 +432,15 @@ class Service:
             request_hash=request_hash({"operation": operation, "payload": payload}),
             resource_id=resource_id,
         )
+
+
+def _refuse_never_running(schedule: Schedule, now: datetime) -> None:
+    """A task is refused a schedule that could never run (a once task in the past):
+    created, it would leave no run and no trace. Previews still show such schedules."""
+    refusal = schedule.refusal(now)
+    if refusal is not None:
+        field, why = refusal
+        raise InvalidRequest(f"schedule.{field}: {why}", [FieldError(f"body.schedule.{field}", why)])
 
 
 def _cost_summary(runs: list[Run]) -> CostSummary:

@@ -31,7 +31,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from agentcron.errors import BadRequest, Conflict, Gone, IdempotencyKeyReused, NotFound, PreconditionFailed
-from agentcron.ids import task_id_of_run
+from agentcron.ids import scheduled_run_id, task_id_of_run
 from agentcron.models import ACTIVE_STATUSES, Run, RunStatus, Task
 
 if TYPE_CHECKING:
@@ -43,7 +43,10 @@ ACTIVE_INDEX: Final = "Active"
 IDEMPOTENCY_TTL_SECONDS: Final = 24 * 3600
 # How long a QUEUED run may wait past its scheduled time before recovery looks at it.
 QUEUED_GRACE_SECONDS: Final = 120
+# The most one listing request reads: queries, and items evaluated by them (each
+# query also stops at DynamoDB's 1 MB), whatever its filters match.
 _MAX_QUERY_ROUNDS: Final = 10
+_READ_BUDGET_ITEMS: Final = 2000
 _TRANSACT_ATTEMPTS: Final = 4
 # Throttling is retried with backoff and jitter by botocore itself.
 _RETRIES: Final = Config(retries={"mode": "standard", "max_attempts": 6})
@@ -365,6 +368,24 @@ class Store:
             cursor=cursor,
             filters=filters,
             parse=Run.model_validate,
+        )
+
+    def queued_run_times(self, task_id: str, lower: int, upper: int) -> list[int]:
+        """The scheduled epochs in [lower, upper] of a task's QUEUED runs, ascending: the
+        runs claimed ahead of their time (the caller has checked the task's owner). Run ids
+        embed their epoch, so this is one range read of the task's partition; the range is
+        a lookahead window, which holds at most the claims of one tick."""
+        run_prefix = f"RUN#{scheduled_run_id(task_id, 0)[:-10]}"
+        response = self.table.query(
+            KeyConditionExpression=Key("PK").eq(f"TASK#{task_id}")
+            # "~" sorts after the suffix of manual run ids, so runs of `upper` itself are in.
+            & Key("SK").between(f"{run_prefix}{max(lower, 0):010d}", f"{run_prefix}{upper:010d}~"),
+            FilterExpression=Attr("status").eq(RunStatus.QUEUED.value),
+            ProjectionExpression="scheduled_for",
+            Limit=_READ_BUDGET_ITEMS,
+        )
+        return sorted(
+            {_epoch(datetime.fromisoformat(str(item["scheduled_for"]))) for item in response.get("Items", [])}
         )
 
     def list_owner_runs(
@@ -875,15 +896,20 @@ class Store:
         parse: Callable[[dict[str, Any]], T],
         within: Callable[[Mapping[str, str]], bool] | None = None,
     ) -> Page[T]:
-        """Newest-first page of at most `limit` items. With filters, DynamoDB
-        may return short pages, so keep querying (bounded) until the page is
-        full; the cursor is built from the last item returned, not from
-        DynamoDB's LastEvaluatedKey, so no matching item is ever skipped."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": key_condition,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+        """Newest-first page of up to `limit` matching items.
+
+        DynamoDB applies `Limit` before the filter, so a filtered query can read a
+        stretch of non-matching items and return none of them. This keeps reading
+        (each round twice the last, within the budget) until the page holds
+        `limit` matches or the key range is done, but never reads more than
+        _READ_BUDGET_ITEMS items or _MAX_QUERY_ROUNDS queries for one request.
+        When the budget runs out first, the page holds what matched so far and a
+        cursor where reading stopped: an empty page with a cursor happens only
+        when a whole budget of items held no match (the caller follows the
+        cursor; every request stays bounded). A full page's cursor is built from
+        its last item, not from DynamoDB's LastEvaluatedKey, so no matching item
+        is ever skipped."""
+        kwargs: dict[str, Any] = {"KeyConditionExpression": key_condition, "ScanIndexForward": False}
         if index is not None:
             kwargs["IndexName"] = index
         if filters:
@@ -895,11 +921,16 @@ class Store:
             kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, expected, key_names, within)
         items: list[dict[str, Any]] = []
         last_key: dict[str, Any] | None = None
-        for _ in range(_MAX_QUERY_ROUNDS):
+        budget = _READ_BUDGET_ITEMS
+        for round_ in range(_MAX_QUERY_ROUNDS):
+            # The first round reads exactly a page; a filtered listing then reads twice as much
+            # each round (a sparse filter reaches the budget in ten rounds, a dense one stops early).
+            kwargs["Limit"] = max(1, min(budget, limit * 2**round_))
             response = self.table.query(**kwargs)
             items.extend(response.get("Items", []))
+            budget -= response.get("ScannedCount", 0)
             last_key = response.get("LastEvaluatedKey")
-            if len(items) >= limit or last_key is None:
+            if len(items) >= limit or last_key is None or budget <= 0:
                 break
             kwargs["ExclusiveStartKey"] = last_key
         if len(items) > limit or (len(items) == limit and last_key is not None):

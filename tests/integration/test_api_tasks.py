@@ -236,7 +236,8 @@ def test_created_disabled_and_manual_tasks_are_not_due(api: ApiClient, store) ->
 def test_due_lists_tasks_starting_within_the_window(api: ApiClient) -> None:
     soon = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 60, UTC).isoformat()
     claimed = create(api, schedule={"type": "once", "at": soon})
-    assert claimed["next_run_at"] is None, "claimed at once by the API: its only run is queued"
+    shown = datetime.fromisoformat(claimed["next_run_at"])
+    assert shown == datetime.fromisoformat(soon).replace(microsecond=0), "claimed at once by the API: its run shows"
     in_two_hours = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 7200, UTC).isoformat()
     later = create(api, schedule={"type": "once", "at": in_two_hours})
     assert [t["id"] for t in api.get("/v1/tasks/due").json["items"]] == [claimed["id"]]

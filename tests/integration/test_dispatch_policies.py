@@ -295,14 +295,14 @@ def test_api_create_of_a_task_due_in_seconds_queues_its_run_with_the_delay(
     assert created.status == 201, created.text
     task = created.json
     assert answered < due - 2, "the API took too long for this test to see the delay"
-    # Claimed by the API itself: the run exists now, and the task has no next run.
+    # Claimed by the API itself: the run exists now, and the task shows it as its next run.
     [run] = task_runs(aws_env["TABLE_NAME"], task["id"])
     assert (run.id, run.status, to_epoch(run.scheduled_for)) == (
         scheduled_run_id(task["id"], due),
         RunStatus.QUEUED,
         due,
     )
-    assert task["next_run_at"] is None
+    assert datetime.fromisoformat(task["next_run_at"]) == from_epoch(due)
 
     # Sent with DelaySeconds = due - now: in the queue, not receivable yet ...
     assert receive_now(queue_url) == []
@@ -342,7 +342,10 @@ def test_api_near_term_claim_and_the_following_ticks_never_duplicate(aws_env: di
     assert claimed[-1] <= api_now + HORIZON < claimed[-1] + 60
     runs = task_runs(aws_env["TABLE_NAME"], task["id"])
     assert epochs(runs) == claimed and {r.status for r in runs} == {RunStatus.QUEUED}
-    assert datetime.fromisoformat(task["next_run_at"]) == from_epoch(start + 360)
+    # The task shows its next run (the first claimed one); the store's next unclaimed one is start+360.
+    assert datetime.fromisoformat(task["next_run_at"]) == from_epoch(start)
+    stored = task_item(aws_env["TABLE_NAME"], task["id"])
+    assert stored is not None and int(stored["next_run_at"]) == start + 360
     assert queue_depth(queue_url)["delayed"] == 6
 
     # A tick at the API's instant: nothing; 5 minutes later: only what lies
