@@ -101,6 +101,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "An `Idempotency-Key` makes retries safe: the same key and body return the first task, "
         "marked `Idempotent-Replayed: true`.",
         raises=(errors.IdempotencyKeyReused, errors.NotFound),
+        also={410: "The task this `Idempotency-Key` created has since been deleted"},
         headers={201: ("Location", "ETag", "Idempotent-Replayed")},
         links={201: _TASK_LINKS},
     ),

@@ -627,3 +627,52 @@ def create_resources(
             except TemplateError as exc:
                 raise TemplateError(f"{variable}: {exc}") from exc
     return env
+
+
+def delete_resources(
+    endpoint: str,
+    *,
+    prefix: str,
+    template_path: Path | str = DEFAULT_TEMPLATE,
+    region: str = DEFAULT_REGION,
+) -> None:
+    """Remove what `create_resources` made under ``prefix``, and any queue or rule named for it.
+
+    moto keeps its state per process, not per server: a stack stopped inside a process
+    (tests, benchmarks) would otherwise hand its items, queued messages and rules to the
+    next stack started there under the same prefix. What must survive a restart is in the
+    state dir's snapshot, saved before this runs."""
+    template = load_template(template_path)
+    creator = _Creator(template=template, endpoint=endpoint, prefix=prefix, region=region, parameters={})
+    names = {
+        logical_id: (spec["Type"], physical_name(prefix, logical_id, spec["Type"]))
+        for logical_id, spec in creator.resources.items()
+        if creator.wanted(logical_id)
+    }
+    ddb: DynamoDBClient = _client("dynamodb", endpoint, region)
+    sqs: SQSClient = _client("sqs", endpoint, region)
+    s3: S3Client = _client("s3", endpoint, region)
+    events: EventBridgeClient = _client("events", endpoint, region)
+    missing = ("ResourceNotFoundException", "NoSuchBucket", "AWS.SimpleQueueService.NonExistentQueue")
+    for resource_type, name in names.values():
+        try:
+            if resource_type == "AWS::DynamoDB::Table":
+                ddb.delete_table(TableName=name)
+            elif resource_type == "AWS::S3::Bucket":
+                for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+                    for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                        s3.delete_object(Bucket=name, Key=version["Key"], VersionId=version["VersionId"])
+                s3.delete_bucket(Bucket=name)
+            elif resource_type == "AWS::Events::EventBus":
+                for rule in events.list_rules(EventBusName=name).get("Rules", []):
+                    targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=name).get("Targets", [])
+                    if targets:
+                        events.remove_targets(Rule=rule["Name"], EventBusName=name, Ids=[t["Id"] for t in targets])
+                    events.delete_rule(Name=rule["Name"], EventBusName=name)
+                events.delete_event_bus(Name=name)
+        except ClientError as exc:
+            if _error_code(exc) not in missing:
+                raise
+    # Queues last (rules above target some), found by the prefix: the event router's own too.
+    for url in sqs.list_queues(QueueNamePrefix=f"{prefix}-").get("QueueUrls", []):
+        sqs.delete_queue(QueueUrl=url)

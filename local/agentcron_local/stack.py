@@ -37,7 +37,7 @@ from agentcron_local.gateway import GatewayServer, load_function_handler, make_g
 from agentcron_local.inbox import WebhookInbox
 from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.persistence import SnapshotService, restore_stack
-from agentcron_local.resources import DEFAULT_REGION, DEFAULT_TEMPLATE, create_resources
+from agentcron_local.resources import DEFAULT_REGION, DEFAULT_TEMPLATE, create_resources, delete_resources
 from agentcron_local.threads import run_until_signal
 
 DEFAULT_HOST = "127.0.0.1"
@@ -163,6 +163,7 @@ class LocalStack:
     inbox: WebhookInbox | None = field(default=None, init=False)
     _lock: PidLock | None = field(default=None, init=False)
     _gateway_thread: threading.Thread | None = field(default=None, init=False)
+    _resources_created: bool = field(default=False, init=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, init=False)
 
     @property
@@ -204,6 +205,7 @@ class LocalStack:
             resources_env = create_resources(
                 self.moto.endpoint, prefix=opts.prefix, template_path=opts.template_path, region=opts.region
             )
+            self._resources_created = True
             if opts.tick_seconds is not None:
                 # The functions' lookahead (and the API's near-term claim) must match the
                 # ticker's period, as the template makes TICK_SECONDS match the rule's rate.
@@ -280,6 +282,17 @@ class LocalStack:
             self.snapshots = None
         self.stack_file.unlink(missing_ok=True)
         if self.moto is not None:
+            if self._resources_created:
+                try:
+                    delete_resources(
+                        self.moto.endpoint,
+                        prefix=self.options.prefix,
+                        template_path=self.options.template_path,
+                        region=self.options.region,
+                    )
+                except Exception:
+                    traceback.print_exc()
+                self._resources_created = False
             self.moto.stop()
             self.moto = None
         if self._lock is not None:

@@ -128,8 +128,16 @@ class AgentConfig(StrictInput):
     tools: ToolList = Field(default_factory=list)
 
 
-class Notify(StrictInput):
+class NotifySettings(StrictInput):
+    """A task's notification settings as stored and shown. The address rules belong to
+    input (`Notify`): one checked when it was written is never refused when read back
+    (the local stack's inbox port, say, is a different one after a restart)."""
+
     webhook_url: AnyHttpUrl | None = None
+
+
+class Notify(NotifySettings):
+    """Notification settings as a request gives them."""
 
     @field_validator("webhook_url")
     @classmethod
@@ -222,7 +230,7 @@ class Task(StoredModel):
     paused_reason: str | None = None
     policies: Policies = Field(default_factory=Policies)
     agent: AgentConfig = Field(default_factory=AgentConfig)
-    notify: Notify = Field(default_factory=Notify)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     tags: list[str] = Field(default_factory=list)
     version: int = 1
     next_run_at: int | None = None

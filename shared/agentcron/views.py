@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentcron.models import (
     AgentConfig,
-    Notify,
+    NotifySettings,
     Policies,
     Run,
     RunAttempt,
@@ -51,7 +51,7 @@ class TaskView(View):
     paused_reason: str | None
     policies: Policies
     agent: AgentConfig
-    notify: Notify
+    notify: NotifySettings
     tags: list[str]
     version: int
     next_run_at: datetime | None

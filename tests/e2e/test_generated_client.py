@@ -115,9 +115,9 @@ def test_a_generated_client_drives_a_task_from_creation_to_deletion(generated: M
 
     deleted = delete_task.sync_detailed(task_id, client=client)
     assert deleted.status_code == 204 and deleted.parsed is None
-    # A deleted task is 404 today and 410 once "Gone" lands (issue 11, item 4): both documented.
+    # Its owner is told it was deleted (410), not that it never existed.
     gone = get_task.sync_detailed(task_id, client=client)
-    assert gone.status_code in (404, 410) and isinstance(gone.parsed, models.Problem)
+    assert gone.status_code == 410 and isinstance(gone.parsed, models.Problem)
     missing = get_run.sync_detailed("run_00000000000000000000000000_0000000000", client=client)
     assert missing.status_code == 404 and isinstance(missing.parsed, models.Problem)
     assert missing.parsed.status == 404

@@ -77,20 +77,60 @@ class _Reach:
             return self.memo[key]
         if key in visiting:
             return frozenset()
-        found: set[str] = set()
         # The body only: a route's decorator (`@app.post`) is not a call the route makes.
-        for node in (inner for statement in function.body for inner in ast.walk(statement)):
-            if isinstance(node, ast.Raise) and node.exc is not None and _name(node.exc) in ERROR_CLASSES:
-                found.add(str(_name(node.exc)))
-            if isinstance(node, ast.Call):
-                name = _name(node)
-                if name in ERROR_CLASSES:
-                    # Built here and raised later (e.g. `invalid = BadRequest(...)`).
-                    found.add(name)
-                for callee in self.index.get(name or "", []):
-                    found |= self.raised(callee, visiting | {key})
+        found: set[str] = set()
+        for statement in function.body:
+            found |= self._raised_by(statement, visiting | {key})
         self.memo[key] = frozenset(found)
         return self.memo[key]
+
+    def _raised_by(self, node: ast.AST, visiting: frozenset[int]) -> set[str]:
+        if isinstance(node, ast.Try):
+            return self._raised_by_try(node, visiting)
+        found: set[str] = set()
+        if isinstance(node, ast.Raise) and node.exc is not None and _name(node.exc) in ERROR_CLASSES:
+            found.add(str(_name(node.exc)))
+        if isinstance(node, ast.Call):
+            name = _name(node)
+            if name in ERROR_CLASSES:
+                # Built here and raised later (e.g. `invalid = BadRequest(...)`).
+                found.add(name)
+            for callee in self.index.get(name or "", []):
+                found |= self.raised(callee, visiting)
+        for child in ast.iter_child_nodes(node):
+            found |= self._raised_by(child, visiting)
+        return found
+
+    def _raised_by_try(self, node: ast.Try, visiting: frozenset[int]) -> set[str]:
+        """What escapes a try: the body's errors less those a handler catches and does not
+        re-raise, plus whatever the handlers, else and finally raise themselves."""
+        escaping: set[str] = set()
+        for statement in node.body:
+            escaping |= self._raised_by(statement, visiting)
+        for handler in node.handlers:
+            caught = _caught(handler.type)
+            reraises = any(isinstance(inner, ast.Raise) and inner.exc is None for inner in ast.walk(handler))
+            if not reraises:
+                escaping = {name for name in escaping if not any(issubclass(ERROR_CLASSES[name], c) for c in caught)}
+            for statement in handler.body:
+                escaping |= self._raised_by(statement, visiting)
+        for statement in [*node.orelse, *node.finalbody]:
+            escaping |= self._raised_by(statement, visiting)
+        return escaping
+
+
+def _caught(spec: ast.expr | None) -> tuple[type[BaseException], ...]:
+    """The exception classes an `except` clause names (bare or `Exception`: all of ours)."""
+    if spec is None:
+        return (BaseException,)
+    names = [_name(item) for item in spec.elts] if isinstance(spec, ast.Tuple) else [_name(spec)]
+    classes: list[type[BaseException]] = []
+    for name in names:
+        if name in ERROR_CLASSES:
+            classes.append(ERROR_CLASSES[name])
+        elif name in ("Exception", "BaseException"):
+            classes.append(BaseException)
+    return tuple(classes)
 
 
 def _route(function: ast.FunctionDef) -> tuple[str, str] | None:
