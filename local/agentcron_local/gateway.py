@@ -524,6 +524,8 @@ class GatewayServer(ThreadingHTTPServer):
         self.log = log
         self.invoke_lock = threading.Lock()
         self.invocations = 0
+        # Paths outside the routes go here first when set (the stack sets webapp.WebApp().answer).
+        self.fallback: Callable[[str, str, bytes], tuple[int, list[tuple[str, str]], bytes] | None] | None = None
 
     @property
     def host(self) -> str:
@@ -592,6 +594,8 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
             return body_or_error
         body = body_or_error
 
+        if self.server.fallback is not None and (answer := self.server.fallback(self.command, raw_path, body)):
+            return HttpResponse(*answer)
         found = self.server.route_for(self.command, raw_path)
         if found is None:
             return _json_response(404, {"message": "Not Found"})

@@ -36,6 +36,7 @@ from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.persistence import SnapshotService, restore_stack
 from agentcron_local.resources import DEFAULT_REGION, DEFAULT_TEMPLATE, create_resources
 from agentcron_local.threads import run_until_signal
+from agentcron_local.webapp import WebApp
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000  # sam local start-api's port
@@ -193,6 +194,7 @@ class LocalStack:
                 template_path=opts.template_path,
                 log=self._log if opts.access_log else None,
             )
+            self.gateway.fallback = WebApp().answer
             self.moto = start_moto(opts.host, opts.moto_port, verbose=opts.verbose)
             aws_env = local_aws_environment(self.moto.endpoint, opts.region)
             self._set_env(dict.fromkeys(AWS_VARIABLES_TO_CLEAR))
@@ -295,6 +297,7 @@ class LocalStack:
         return "\n".join(
             [
                 "agentcron local stack is up",
+                f"  Web app:    {self.api_url}/   (sign in with any user name)",
                 f"  API:        {self.api_url}   (routes under /v1/, JWT like API Gateway's authorizer)",
                 f"  AWS (moto): {self.moto_endpoint}   (AWS_ENDPOINT_URL for the aws CLI / boto3)",
                 f"  state:      {self.state_dir}",
