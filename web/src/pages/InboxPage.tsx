@@ -15,9 +15,14 @@ export function InboxPage() {
   const waiting = useWaitingRuns();
   const tasks = useTasks();
   const names = new Map((tasks.data?.items ?? []).map((task) => [task.id, task.name]));
+  // An answered run leaves the list at once; this says where it went.
+  const [sent, setSent] = useState<string | null>(null);
   return (
     <section aria-labelledby="inbox-title">
       <h1 id="inbox-title">Questions</h1>
+      <p className="notice" role="status" aria-live="polite">
+        {sent}
+      </p>
       {waiting.isPending && <Loading what="questions" />}
       {waiting.isError && <ErrorNote error={waiting.error} />}
       {waiting.data?.items.length === 0 && (
@@ -33,7 +38,7 @@ export function InboxPage() {
               <Link to={`/tasks/${run.task_id}`}>{names.get(run.task_id) ?? run.task_id}</Link> · <Link to={`/runs/${run.id}`}>run of {formatTime(run.scheduled_for)}</Link>
             </p>
             <Markdown text={run.question ?? "(no question text)"} label="Question" />
-            <AnswerForm runId={run.id} />
+            <AnswerForm runId={run.id} onSent={() => setSent(`Answer sent to ${names.get(run.task_id) ?? "the task"}: the run goes on.`)} />
           </li>
         ))}
       </ul>
@@ -41,7 +46,7 @@ export function InboxPage() {
   );
 }
 
-export function AnswerForm({ runId }: { runId: string }) {
+export function AnswerForm({ runId, onSent }: { runId: string; onSent?: () => void }) {
   const { reply } = useRunActions(runId);
   const [text, setText] = useState("");
   const [sent, setSent] = useState(false);
@@ -53,6 +58,7 @@ export function AnswerForm({ runId }: { runId: string }) {
     try {
       await reply.mutateAsync(text);
       setSent(true);
+      onSent?.();
     } catch {
       // Shown below from the mutation's error.
     }

@@ -99,12 +99,14 @@ function TaskForm({ task }: { task?: Task }) {
   // The version these edits start from; a 412 means the task moved on since.
   const [baseVersion, setBaseVersion] = useState(task?.version ?? 0);
   const [conflict, setConflict] = useState<string | null>(null);
+  // The task as it is now on the server, read again when a save meets a newer version.
+  const [theirs, setTheirs] = useState<Task | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<unknown>(null);
   const tools = useTools();
   const create = useCreateTask();
   const update = useUpdateTask(task?.id ?? "");
-  const latest = useTask(task?.id ?? "");
+  const latest = useTask(task?.id ?? "", false);
   const variables = useMemo(() => promptVariables(draft.prompt), [draft.prompt]);
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((old) => ({ ...old, [key]: value }));
   const saving = create.isPending || update.isPending;
@@ -126,6 +128,7 @@ function TaskForm({ task }: { task?: Task }) {
       }
     } catch (error) {
       if (error instanceof ApiError && error.status === 412) {
+        setTheirs((await latest.refetch()).data ?? null);
         setConflict(error.message);
       } else if (error instanceof ApiError && error.status === 422 && error.problem.errors?.length) {
         setErrors(error.fieldErrors);
@@ -138,14 +141,14 @@ function TaskForm({ task }: { task?: Task }) {
 
   function keepMine() {
     // Save these edits over the other change, now knowingly.
-    if (latest.data) setBaseVersion(latest.data.version);
+    if (theirs) setBaseVersion(theirs.version);
     setConflict(null);
   }
 
   function takeTheirs() {
-    if (latest.data) {
-      setDraft(draftFromTask(latest.data));
-      setBaseVersion(latest.data.version);
+    if (theirs) {
+      setDraft(draftFromTask(theirs));
+      setBaseVersion(theirs.version);
     }
     setConflict(null);
   }
@@ -159,10 +162,10 @@ function TaskForm({ task }: { task?: Task }) {
         <div className="conflict" role="alert" data-testid="conflict">
           <h2>Someone else changed this task while you were editing</h2>
           <p>{conflict}</p>
-          {latest.data && (
+          {theirs && (
             <p>
-              Now at version {latest.data.version}: “{latest.data.name}”, {latest.data.enabled ? "active" : "paused"}, prompt{" "}
-              {latest.data.prompt === draft.prompt ? "the same as yours" : "different from yours"}.
+              Now at version {theirs.version}: “{theirs.name}”, {theirs.enabled ? "active" : "paused"}, prompt{" "}
+              {theirs.prompt === draft.prompt ? "the same as yours" : "different from yours"}.
             </p>
           )}
           <p>Your edits are still in the form below.</p>
