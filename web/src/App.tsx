@@ -68,11 +68,12 @@ function Shell({ auth, user }: { auth: AuthConfig; user: string }) {
           <NavLink to="/" end>
             Tasks
           </NavLink>
-          <NavLink to="/questions" aria-label={`Questions, ${count} waiting`}>
+          <NavLink to="/questions">
             Questions{" "}
             <span className={count ? "count" : "count zero"} data-testid="question-count">
               {count}
             </span>
+            <span className="sr-only"> waiting</span>
           </NavLink>
           <NavLink to="/stats">Statistics</NavLink>
         </nav>

@@ -107,7 +107,7 @@ function TaskCard({ task, lastRun }: { task: Task; lastRun?: Run }) {
           <dt>Last run</dt>
           <dd>
             {task.last_run ? (
-              <Link to={`/runs/${task.last_run.id}`} aria-label={`Last run: ${task.last_run.status}`}>
+              <Link to={`/runs/${task.last_run.id}`}>
                 <StatusBadge status={task.last_run.status} trigger={lastRun?.trigger} />
               </Link>
             ) : (
