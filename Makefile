@@ -52,7 +52,11 @@ $(OPENAPI_LINT): tools/openapi-lint/package.json tools/openapi-lint/package-lock
 
 openapi-lint-tools: $(OPENAPI_LINT)  ## install Spectral and Redocly (npm ci) to lint the API's OpenAPI document
 
-local: install  ## install and start the local stack on http://127.0.0.1:3000
+# Rebuilt only when its sources changed since the last build.
+web/dist/index.html: web/package-lock.json web/index.html $(wildcard web/src/*.ts* web/src/*.css web/src/*/*.ts*)
+	$(MAKE) --no-print-directory web
+
+local: install web/dist/index.html  ## install, build the web app and start the local stack on http://127.0.0.1:3000
 	$(BIN)/agentcron local
 
 lint: install  ## ruff, mypy and cfn-lint
@@ -61,7 +65,17 @@ lint: install  ## ruff, mypy and cfn-lint
 	$(BIN)/mypy shared local functions
 	$(BIN)/cfn-lint template.yaml
 
-test: install sam-cli checkov openapi-lint-tools  ## install everything and run the whole suite (what CI runs)
+web: install  ## the web app: npm ci, OpenAPI types from the API, eslint, tsc, vite build into web/dist
+	cd web && npm ci --no-audit --no-fund && PYTHON=$(CURDIR)/$(BIN)/python npm run openapi && npm run lint && npm run typecheck && npm run build
+
+chromium:  ## Debian's chromium for the browser tests (Playwright drives it; no browser download)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+deploy-web: web  ## publish web/dist to a deployed stack (after sam deploy): make deploy-web STACK=name
+	@test -n "$(STACK)" || { echo "usage: make deploy-web STACK=<stack name>"; exit 1; }
+	$(BIN)/python web/scripts/deploy_web.py --stack $(STACK)
+
+test: install sam-cli checkov openapi-lint-tools web chromium  ## install everything and run the whole suite (what CI runs)
 	$(MAKE) --no-print-directory lint
 	SAM_CLI=$(CURDIR)/$(SAM) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
@@ -93,4 +107,4 @@ build: sam-cli  ## sam build (no Docker needed), then compile every artifact to 
 validate: sam-cli  ## sam validate --lint
 	$(SAM) validate --lint
 
-.PHONY: help install sam-cli checkov openapi-lint-tools local lint test test-long fuzz bench layer-requirements build validate
+.PHONY: help install sam-cli checkov openapi-lint-tools local web chromium deploy-web lint test test-long fuzz bench layer-requirements build validate

@@ -39,6 +39,7 @@ from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.persistence import SnapshotService, restore_stack
 from agentcron_local.resources import DEFAULT_REGION, DEFAULT_TEMPLATE, create_resources, delete_resources
 from agentcron_local.threads import run_until_signal
+from agentcron_local.webapp import WebApp
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000  # sam local start-api's port
@@ -224,6 +225,8 @@ class LocalStack:
                 self.snapshots.start()
             self.inbox = WebhookInbox(secret_for=self._webhook_secret)
             self.gateway.add_local_route(self.inbox)
+            # Last: it answers every path outside /v1 (the app's own routes fall back to index.html).
+            self.gateway.add_local_route(WebApp())
             self.gateway.function = self._load_api()
             self._gateway_thread = serve_in_thread(self.gateway)
             self._write_stack_file()
@@ -322,6 +325,7 @@ class LocalStack:
         return "\n".join(
             [
                 "agentcron local stack is up",
+                f"  Web app:    {self.api_url}/   (sign in with any user name)",
                 f"  API:        {self.api_url}   (routes under /v1/, JWT like API Gateway's authorizer)",
                 f"  AWS (moto): {self.moto_endpoint}   (AWS_ENDPOINT_URL for the aws CLI / boto3)",
                 f"  webhooks:   {self.api_url}/hooks/NAME receives, {self.api_url}/hooks lists (loopback only)",

@@ -266,7 +266,9 @@ def test_http_api_routes_and_authorizer(resources: dict[str, Any]) -> None:
     assert iam.references(jwt["JwtConfiguration"]["issuer"]) == {"UserPool", "JwtIssuer"}
     assert set().union(*map(iam.references, jwt["JwtConfiguration"]["audience"])) == {
         "UserPoolClient",
+        "WebUserPoolClient",  # the web app's client (tests/infrastructure/test_web_distribution.py)
         "JwtAudience",
+        "AWS::NoValue",
     }
     assert "CorsConfiguration" not in api
     (log_group_id,) = iam.references(api["AccessLogSettings"]["DestinationArn"])
@@ -400,8 +402,11 @@ def test_artifacts_bucket(resources: dict[str, Any]) -> None:
     assert any(r.get("Prefix") == "transcripts/" and r.get("ExpirationInDays") == 365 for r in rules)
     assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 7 for r in rules)
 
-    (policy,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"]
-    assert iam.references(policy["Bucket"]) == {"ArtifactsBucket"}
+    (policy,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::S3::BucketPolicy" and iam.references(r["Properties"]["Bucket"]) == {"ArtifactsBucket"}
+    ]
     tls = [s for s in policy["PolicyDocument"]["Statement"] if _denies_insecure_transport(s)]
     assert tls and tls[0]["Action"] in ("s3:*", ["s3:*"])
     assert len(tls[0]["Resource"]) == 2  # the bucket and its objects

@@ -1,0 +1,95 @@
+// The API client: openapi-fetch typed from the document the API itself serves
+// (src/api/schema.d.ts is generated from it at build time, never edited by hand).
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components, paths } from "./schema";
+import { currentToken, signOut } from "../auth/session";
+
+export type Task = components["schemas"]["TaskView"];
+export type TaskCreate = components["schemas"]["TaskCreate"];
+export type TaskPatch = components["schemas"]["TaskPatch"];
+export type Run = components["schemas"]["RunView"];
+export type RunStatus = components["schemas"]["RunStatus"];
+export type Schedule = TaskCreate["schedule"];
+export type SchedulePreview = components["schemas"]["SchedulePreview"];
+export type TaskStats = components["schemas"]["TaskStats"];
+export type Tool = components["schemas"]["ToolSpec"];
+export type Policies = components["schemas"]["Policies"];
+export type Agent = components["schemas"]["AgentConfig"];
+export type Transcript = components["schemas"]["Transcript"];
+
+export const RUN_STATUSES: RunStatus[] = [
+  "QUEUED",
+  "RUNNING",
+  "SUCCEEDED",
+  "FAILED",
+  "TIMED_OUT",
+  "WAITING_INPUT",
+  "CANCELLED",
+  "SKIPPED",
+  "MISSED",
+];
+
+/** A problem+json answer (RFC 9457), as every error of the API is. */
+export interface Problem {
+  type?: string;
+  title?: string;
+  status: number;
+  detail?: string;
+  errors?: { field: string; message: string }[];
+}
+
+/** An API call that did not succeed; `fieldErrors` maps a form field ("schedule.expression") to its message. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: Problem;
+
+  constructor(problem: Problem) {
+    super(problem.detail || problem.title || `HTTP ${problem.status}`);
+    this.status = problem.status;
+    this.problem = problem;
+  }
+
+  get fieldErrors(): Record<string, string> {
+    const result: Record<string, string> = {};
+    for (const error of this.problem.errors ?? []) {
+      // The API names fields by where they sit in the request: body.schedule.expression.
+      const field = error.field.replace(/^(body|query|header|path)\./, "");
+      result[field] = result[field] ? `${result[field]}; ${error.message}` : error.message;
+    }
+    return result;
+  }
+}
+
+const auth: Middleware = {
+  onRequest({ request }) {
+    const token = currentToken();
+    if (token) request.headers.set("Authorization", `Bearer ${token}`);
+    return request;
+  },
+  onResponse({ response }) {
+    // An expired or foreign token: back to the sign-in page rather than a page of errors.
+    if (response.status === 401) signOut({ expired: true });
+    return response;
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: window.location.origin });
+api.use(auth);
+
+/** The data of an openapi-fetch result, or an ApiError carrying the problem the API answered. */
+export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  const { data, error, response } = await call;
+  if (response.ok) return data as T;
+  const problem =
+    error && typeof error === "object" && "status" in error
+      ? (error as Problem)
+      : { status: response.status, title: response.statusText, detail: typeof error === "string" ? error : undefined };
+  throw new ApiError(problem);
+}
+
+/** What to tell a person about a failed call. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

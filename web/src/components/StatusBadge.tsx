@@ -1,0 +1,26 @@
+import type { RunStatus } from "../api/client";
+
+const LABELS: Record<RunStatus, string> = {
+  QUEUED: "Queued",
+  RUNNING: "Running",
+  SUCCEEDED: "Succeeded",
+  FAILED: "Failed",
+  TIMED_OUT: "Timed out",
+  WAITING_INPUT: "Waiting for you",
+  CANCELLED: "Cancelled",
+  SKIPPED: "Skipped",
+  MISSED: "Missed",
+};
+
+export function statusLabel(status: RunStatus): string {
+  return LABELS[status];
+}
+
+export function StatusBadge({ status, trigger }: { status: RunStatus; trigger?: string | null }) {
+  return (
+    <span className={`badge status-${status.toLowerCase()}`} data-status={status}>
+      {LABELS[status]}
+      {trigger ? <span className="trigger"> · {trigger === "schedule" ? "scheduled" : trigger}</span> : null}
+    </span>
+  );
+}
