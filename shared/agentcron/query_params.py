@@ -14,8 +14,12 @@ from agentcron.errors import FieldError, InvalidRequest
 _DURATION: Final = re.compile(r"^(\d{1,7})([smhdw])$")
 _UNIT: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-# A pattern for the OpenAPI document: an instant (date first) or a duration.
-SINCE_PATTERN: Final = r"^(\d{4}-\d{2}-\d{2}T.+|\d{1,7}[smhdw])$"
+# A pattern for the OpenAPI document: an RFC 3339 instant with an offset, or a duration. What
+# no pattern can say (the 31st of a 30-day month) is still a 422 from parse_since.
+SINCE_PATTERN: Final = (
+    r"^([1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+    r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)|\d{1,7}[smhdw])$"
+)
 
 
 def parse_since(value: str | None, *, now: datetime) -> datetime | None:
