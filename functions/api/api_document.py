@@ -7,7 +7,7 @@ per operation and completes the generated document with it, so route
 decorators stay bare and ``/v1/openapi.json`` and ``/v1/docs`` serve the same
 corrected document.
 
-The error statuses come from ``agentcron.problems.STATUS_OF``: an operation
+The error statuses come from ``problems.STATUS_OF``: an operation
 declares the core errors it can meet and the status of each is looked up, never
 written twice (tests/security/test_api_document.py checks the declarations
 against the errors each route's code can raise).
@@ -26,7 +26,7 @@ from typing import Any
 from agentcron import errors
 from agentcron.ids import RUN_ID_RE, TASK_ID_RE
 from agentcron.models import MAX_VARIABLES, TaskPatch
-from agentcron.problems import PROBLEM_CONTENT_TYPE, STATUS_OF
+from problems import PROBLEM_CONTENT_TYPE, STATUS_OF
 
 INFO: dict[str, Any] = {
     "title": "agentcron",

@@ -32,12 +32,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
+from agentcron.clock import utcnow
 from agentcron.errors import Conflict, NotFound
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunAttempt, RunError, RunStatus, Task, Trigger
@@ -307,7 +308,7 @@ class Dispatcher:
         self.shards = shards
         self.tick_seconds = tick_seconds
         self.lookahead = lookahead
-        self.clock = clock or (lambda: datetime.now(UTC).replace(microsecond=0))
+        self.clock = clock or utcnow
 
     def horizon(self, now: datetime) -> int:
         """The latest occurrence this tick claims: up to the next tick (and a margin) with

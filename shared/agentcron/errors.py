@@ -1,5 +1,5 @@
 """Typed errors raised by the core. The API maps them to HTTP in one place
-(`agentcron.problems`), so core code never speaks HTTP status codes."""
+(functions/api/problems.py), so core code never speaks HTTP status codes."""
 
 from __future__ import annotations
 
@@ -48,10 +48,6 @@ class InvalidRequest(AgentcronError):
 
 class BadRequest(AgentcronError):
     """Input that cannot be understood at all (e.g. a forged cursor)."""
-
-
-class PayloadTooLarge(AgentcronError):
-    """The request body exceeds what the API accepts."""
 
 
 class Unauthorized(AgentcronError):

@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -500,7 +500,3 @@ class RunExecutor:
             self.queue.send(RunMessage(run_id=buffered, task_id=task.id, owner=task.owner))
         except QueueUnavailable:
             logger.warning("buffered run not woken; it starts when its message reappears", extra={"buffered": buffered})
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)

@@ -28,10 +28,6 @@ def new_task_id(now_ms: int | None = None) -> str:
     return f"task_{_ulid(now_ms)}"
 
 
-def is_task_id(value: str) -> bool:
-    return bool(TASK_ID_RE.match(value))
-
-
 def scheduled_run_id(task_id: str, scheduled_epoch: int) -> str:
     """The one id of a task's occurrence: claiming it twice names the same item."""
     return f"run_{task_id.removeprefix('task_')}_{scheduled_epoch:010d}"

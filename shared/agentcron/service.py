@@ -5,18 +5,16 @@ the queue. Time comes from an injected clock so tests can move it."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
 from agentcron import webhook_signatures
 from agentcron.artifacts import Transcripts
+from agentcron.clock import utcnow
 from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher
 from agentcron.errors import Conflict, FieldError, InvalidRequest, NotFound, PreconditionFailed, QueueUnavailable
 from agentcron.ids import manual_run_id, new_task_id
@@ -32,11 +30,10 @@ from agentcron.models import (
 )
 from agentcron.observability import logger
 from agentcron.overlap import manual_run_refusal
-from agentcron.pricing import estimate_cost, price_entry, round_usd
 from agentcron.queue import RunMessage, RunQueue
+from agentcron.read_models import Preview, RunStatistics, run_statistics
 from agentcron.schedules import Schedule, describe, from_epoch, next_occurrence, next_occurrences, to_epoch
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store, request_hash
-from agentcron.views import CostSummary, FailureSummary, RunView, SchedulePreview, TaskStats, run_view
 
 STATS_WINDOW = 100
 NEXT_RUNS_SHOWN = 5
@@ -46,10 +43,6 @@ MAX_WAITING_PAGES = 10
 
 def new_webhook_secret() -> str:
     return webhook_signatures.new_secret()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def next_run_epoch(schedule: Schedule, *, now: datetime, anchor: datetime) -> int | None:
@@ -297,12 +290,11 @@ class Service:
     def get_run(self, owner: str, run_id: str) -> Run:
         return self.store.get_run(owner, run_id)
 
-    def run_views(self, owner: str, runs: list[Run]) -> list[RunView]:
-        """The runs as the API shows them: a run waiting for a reply offers
-        `reply` only while its task exists (one read per such task, not per run)."""
+    def deleted_tasks_of(self, owner: str, runs: list[Run]) -> set[str]:
+        """The deleted tasks among those of the runs waiting for a reply (one read per
+        such task, not per run): such a run cannot be resumed."""
         waiting = {run.task_id for run in runs if run.status == RunStatus.WAITING_INPUT}
-        deleted = {task_id for task_id in waiting if self._task_deleted(owner, task_id)}
-        return [run_view(run, task_deleted=run.task_id in deleted) for run in runs]
+        return {task_id for task_id in waiting if self._task_deleted(owner, task_id)}
 
     def _task_deleted(self, owner: str, task_id: str) -> bool:
         try:
@@ -386,37 +378,17 @@ class Service:
 
     # ---- read models ---------------------------------------------------
 
-    def preview(self, request: PreviewRequest) -> SchedulePreview:
+    def preview(self, request: PreviewRequest) -> Preview:
         now = self.clock()
         after = request.after or now
-        return SchedulePreview(
+        return Preview(
             description=describe(request.schedule),
             occurrences=next_occurrences(request.schedule, after, request.count, anchor=now),
         )
 
-    def stats(self, owner: str, task_id: str) -> TaskStats:
+    def stats(self, owner: str, task_id: str) -> RunStatistics:
         runs = self.store.list_task_runs(owner, task_id, limit=STATS_WINDOW, cursor=None, status=None).items
-        counts = Counter(run.status.value for run in runs)
-        decided = counts["SUCCEEDED"] + counts["FAILED"] + counts["TIMED_OUT"]
-        durations = sorted(run.duration_ms for run in runs if run.duration_ms is not None)
-        failures = [run for run in runs if run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT)][:5]
-        return TaskStats(
-            task_id=task_id,
-            window=len(runs),
-            counts=dict(counts),
-            success_rate=round(counts["SUCCEEDED"] / decided, 4) if decided else None,
-            duration_ms_p50=_percentile(durations, 50),
-            duration_ms_p95=_percentile(durations, 95),
-            input_tokens_total=sum(run.usage.input_tokens for run in runs if run.usage),
-            output_tokens_total=sum(run.usage.output_tokens for run in runs if run.usage),
-            cache_creation_input_tokens_total=sum(run.usage.cache_creation_input_tokens for run in runs if run.usage),
-            cache_read_input_tokens_total=sum(run.usage.cache_read_input_tokens for run in runs if run.usage),
-            cost_estimate=_cost_summary(runs),
-            last_failures=[
-                FailureSummary(run_id=r.id, scheduled_for=r.scheduled_for, status=r.status, error=r.error)
-                for r in failures
-            ],
-        )
+        return run_statistics(task_id, runs)
 
     # ---- helpers -------------------------------------------------------
 
@@ -441,25 +413,3 @@ def _refuse_never_running(schedule: Schedule, now: datetime) -> None:
     if refusal is not None:
         field, why = refusal
         raise InvalidRequest(f"schedule.{field}: {why}", [FieldError(f"body.schedule.{field}", why)])
-
-
-def _cost_summary(runs: list[Run]) -> CostSummary:
-    """Summed from the exact per-run estimates, rounded once at the end."""
-    estimates = [estimate for run in runs if (estimate := estimate_cost(run.usage, run.model)) is not None]
-    priced = [estimate.usd for estimate in estimates if estimate.usd is not None]
-    total = sum(priced, Decimal(0))
-    return CostSummary(
-        total_usd=round_usd(total) if priced else None,
-        mean_per_run_usd=round_usd(total / len(priced)) if priced else None,
-        runs_priced=len(priced),
-        runs_unpriced=len(estimates) - len(priced),
-        pricing={run.model: price_entry(run.model) for run in runs if run.usage is not None and run.model},
-    )
-
-
-def _percentile(sorted_values: list[int], percentile: int) -> int | None:
-    """Nearest-rank percentile: an actual observed duration, never interpolated."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(percentile / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]

@@ -1,7 +1,7 @@
 """Which core errors each API route can raise, read from the code itself.
 
 A route's body is followed through every call whose name is a function or
-method defined in the api function or the core (``shared/agentcron``), and each
+method defined in the api function (functions/api) or the core (``shared/agentcron``), and each
 ``raise``/construction of an ``agentcron.errors`` class on the way is collected.
 Calls are matched by name, so the result over-approximates (a ``get_task`` call
 reaches every ``get_task``): a status it reports may be rare, but one it misses
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentcron import errors
-from agentcron.problems import STATUS_OF
+from problems import STATUS_OF
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "functions" / "api" / "app.py"
-SOURCES = [APP, *sorted((ROOT / "shared" / "agentcron").rglob("*.py"))]
+API = ROOT / "functions" / "api"
+ROUTES = sorted((API / "routes").glob("*.py"))
+SOURCES = [*sorted(API.rglob("*.py")), *sorted((ROOT / "shared" / "agentcron").rglob("*.py"))]
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete"}
 ERROR_CLASSES = {
     name: kind
@@ -154,7 +155,8 @@ def _route(function: ast.FunctionDef) -> tuple[str, str] | None:
 
 def route_errors() -> Iterator[RouteErrors]:
     reach = _Reach()
-    for node in ast.parse(APP.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.FunctionDef) and (route := _route(node)) is not None:
-            raised = frozenset(ERROR_CLASSES[name] for name in reach.raised(node))
-            yield RouteErrors(route[0], route[1], node.name, raised)
+    for module in ROUTES:
+        for node in ast.parse(module.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and (route := _route(node)) is not None:
+                raised = frozenset(ERROR_CLASSES[name] for name in reach.raised(node))
+                yield RouteErrors(route[0], route[1], node.name, raised)

@@ -103,36 +103,64 @@ def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
     return seen
 
 
-def attacks(victim: Victim) -> list[tuple[str, str, Any, dict[str, str]]]:
+# Routes that take none of an owner's ids (the listings are the next tests' business).
+PUBLIC_ROUTES = {
+    ("GET", "/v1/tasks"),
+    ("POST", "/v1/tasks"),
+    ("GET", "/v1/tasks/due"),
+    ("GET", "/v1/runs"),
+    ("POST", "/v1/schedules/preview"),
+    ("GET", "/v1/tools"),
+    ("GET", "/v1/health"),
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/docs"),
+}
+# (query, body, headers) per owner-scoped route: the requests that reach further than a bare one
+# (an edit, a guessed version, an idempotent retry). Any other route is attacked with a bare request.
+BARE: list[tuple[str, Any, dict[str, str]]] = [("", None, {})]
+VARIANTS: dict[tuple[str, str], list[tuple[str, Any, dict[str, str]]]] = {
+    ("PATCH", "/v1/tasks/<task_id>"): [
+        ("", {"name": "mine now", "prompt": "leak: {{team}}"}, {}),
+        ("", {"name": "mine now"}, {"if-match": '"1"'}),
+        ("", {"agent": {"tools": ["web_fetch"]}}, {"if-match": '"2"'}),
+    ],
+    ("DELETE", "/v1/tasks/<task_id>"): [("", None, {}), ("", None, {"if-match": '"1"'})],
+    ("POST", "/v1/tasks/<task_id>/disable"): [("", {"reason": "bob was here"}, {}), ("", None, {})],
+    ("POST", "/v1/tasks/<task_id>/runs"): [
+        ("", {}, {}),
+        ("", {"variables": {"team": "bob"}}, {"idempotency-key": "bob-1"}),
+    ],
+    ("GET", "/v1/tasks/<task_id>/runs"): [("", None, {}), ("?status=QUEUED&limit=100", None, {})],
+    ("POST", "/v1/runs/<run_id>/reply"): [("", {"reply": "eu-west-1"}, {})],
+}
+
+
+def app_routes(api_module: Any) -> list[tuple[str, str]]:
+    """(method, path) of every route the API's resolver has registered (Powertools keeps no public list)."""
+    resolver = api_module["app"]
+    return [(route.method, route.path) for route in [*resolver._static_routes, *resolver._dynamic_routes]]
+
+
+def attacks(victim: Victim, routes: list[tuple[str, str]]) -> list[tuple[str, str, Any, dict[str, str]]]:
     """(method, path, body, headers) of every route that takes one of Alice's ids."""
     out: list[tuple[str, str, Any, dict[str, str]]] = []
-    for task_id in victim.task_ids:
-        base = f"/v1/tasks/{task_id}"
-        out += [
-            ("GET", base, None, {}),
-            ("PATCH", base, {"name": "mine now", "prompt": "leak: {{team}}"}, {}),
-            ("PATCH", base, {"name": "mine now"}, {"if-match": '"1"'}),
-            ("PATCH", base, {"agent": {"tools": ["web_fetch"]}}, {"if-match": '"2"'}),
-            ("DELETE", base, None, {}),
-            ("DELETE", base, None, {"if-match": '"1"'}),
-            ("POST", f"{base}/enable", None, {}),
-            ("POST", f"{base}/disable", {"reason": "bob was here"}, {}),
-            ("POST", f"{base}/disable", None, {}),
-            ("POST", f"{base}/runs", {}, {}),
-            ("POST", f"{base}/runs", {"variables": {"team": "bob"}}, {"idempotency-key": "bob-1"}),
-            ("GET", f"{base}/runs", None, {}),
-            ("GET", f"{base}/runs?status=QUEUED&limit=100", None, {}),
-            ("GET", f"{base}/stats", None, {}),
-        ]
-    for run_id in victim.run_ids:
-        base = f"/v1/runs/{run_id}"
-        out += [
-            ("GET", base, None, {}),
-            ("GET", f"{base}/transcript", None, {}),
-            ("POST", f"{base}/reply", {"reply": "eu-west-1"}, {}),
-            ("POST", f"{base}/cancel", None, {}),
-        ]
+    for method, route in routes:
+        if (method, route) in PUBLIC_ROUTES:
+            continue
+        ids = victim.task_ids if "<task_id>" in route else victim.run_ids if "<run_id>" in route else []
+        assert ids, f"{method} {route} takes no owner's id and is not listed in PUBLIC_ROUTES"
+        for resource_id in ids:
+            path = route.replace("<task_id>", resource_id).replace("<run_id>", resource_id)
+            out += [
+                (method, path + query, body, headers) for query, body, headers in VARIANTS.get((method, route), BARE)
+            ]
     return out
+
+
+def test_every_route_is_owner_scoped_or_listed_public(api_module: Any) -> None:
+    routes = set(app_routes(api_module))
+    assert routes >= PUBLIC_ROUTES and set(VARIANTS) <= routes
+    assert all("<task_id>" in path or "<run_id>" in path for method, path in routes - PUBLIC_ROUTES)
 
 
 def forged_run_ids(victim: Victim) -> list[str]:
@@ -156,12 +184,12 @@ def _same_as_missing(response: ApiResponse, real_id: str, missing: ApiResponse, 
 
 
 def test_bob_gets_404_on_every_route_for_alices_resources_and_nothing_changes(
-    api: ApiClient, store: Store, victim: Victim
+    api: ApiClient, store: Store, victim: Victim, api_module: Any
 ) -> None:
     before = snapshot(api, store, victim)
     ghost_task, ghost_run = new_task_id(), scheduled_run_id(new_task_id(), 1_800_000_000)
     tried = 0
-    for method, path, body, headers in attacks(victim):
+    for method, path, body, headers in attacks(victim, app_routes(api_module)):
         response = api.request(method, path, user=BOB, json_body=body, headers=headers)
         real_id = next(i for i in [*victim.task_ids, *victim.run_ids] if i in path)
         ghost = ghost_task if real_id.startswith("task_") else ghost_run

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from agentcron.problems import field_errors_from_pydantic
 from agentcron.schedules import SCHEDULE_KINDS, OnceSchedule, ScheduleAdapter, ScheduleKind, next_occurrences
+from problems import field_errors_from_pydantic
 
 
 def test_the_kind_names_come_from_the_schedule_union() -> None:

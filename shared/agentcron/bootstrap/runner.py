@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from agentcron.bootstrap.api import ApiRoot
 from agentcron.bootstrap.container import Container
+from agentcron.clock import utcnow
 from agentcron.config import RunnerSettings
-from agentcron.execution import RunExecutor, utcnow
+from agentcron.execution import RunExecutor
 from agentcron.models import Task, TaskCreate
 from agentcron.notifications import RunEvents, Webhooks
 from agentcron.queue import RunQueue

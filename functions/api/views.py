@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from agentcron.models import (
     AgentConfig,
     NotifySettings,
@@ -25,8 +23,10 @@ from agentcron.models import (
 )
 from agentcron.overlap import manual_run_refusal
 from agentcron.pricing import PRICES_AS_OF, CostEstimate, estimate_cost, round_usd
+from agentcron.read_models import CostTotals, Preview, RunStatistics
 from agentcron.schedules import Schedule, to_epoch
 from agentcron.tools_catalog import ToolSpec
+from pydantic import BaseModel, ConfigDict, Field
 
 API_PREFIX = "/v1"
 
@@ -275,4 +275,44 @@ def run_view(run: Run, *, task_deleted: bool = False) -> RunView:
         attempts=run.attempts,
         cost_estimate=cost_view(estimate_cost(run.usage, run.model)),
         links=run_links(run, task_deleted=task_deleted),
+    )
+
+
+def run_views(runs: list[Run], deleted_tasks: set[str]) -> list[RunView]:
+    """`deleted_tasks`: the runs' deleted tasks (Service.deleted_tasks_of), whose waiting runs offer no `reply`."""
+    return [run_view(run, task_deleted=run.task_id in deleted_tasks) for run in runs]
+
+
+def preview_view(preview: Preview) -> SchedulePreview:
+    return SchedulePreview(description=preview.description, occurrences=preview.occurrences)
+
+
+def cost_summary_view(cost: CostTotals) -> CostSummary:
+    """Rounded once, here, from the exact sums."""
+    return CostSummary(
+        total_usd=None if cost.total_usd is None else round_usd(cost.total_usd),
+        mean_per_run_usd=None if cost.mean_per_run_usd is None else round_usd(cost.mean_per_run_usd),
+        runs_priced=cost.runs_priced,
+        runs_unpriced=cost.runs_unpriced,
+        pricing=cost.pricing,
+    )
+
+
+def stats_view(stats: RunStatistics) -> TaskStats:
+    return TaskStats(
+        task_id=stats.task_id,
+        window=stats.window,
+        counts=stats.counts,
+        success_rate=stats.success_rate,
+        duration_ms_p50=stats.duration_ms_p50,
+        duration_ms_p95=stats.duration_ms_p95,
+        input_tokens_total=stats.input_tokens_total,
+        output_tokens_total=stats.output_tokens_total,
+        cache_creation_input_tokens_total=stats.cache_creation_input_tokens_total,
+        cache_read_input_tokens_total=stats.cache_read_input_tokens_total,
+        cost_estimate=cost_summary_view(stats.cost),
+        last_failures=[
+            FailureSummary(run_id=f.run_id, scheduled_for=f.scheduled_for, status=f.status, error=f.error)
+            for f in stats.last_failures
+        ],
     )

@@ -19,7 +19,6 @@ STATUS_OF: Mapping[type[errors.AgentcronError], int] = {
     errors.Conflict: 409,
     errors.Gone: 410,
     errors.PreconditionFailed: 412,
-    errors.PayloadTooLarge: 413,
     errors.InvalidRequest: 422,
     errors.IdempotencyKeyReused: 422,
     errors.QueueUnavailable: 503,
