@@ -36,10 +36,9 @@ from datetime import datetime
 from functools import partial
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 
 from agentcron.clock import utcnow
-from agentcron.errors import Conflict, NotFound
+from agentcron.errors import Conflict, NotFound, StoreUnavailable
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunAttempt, RunError, RunStatus, Task, Trigger
 from agentcron.observability import logger, metrics, tracer
@@ -52,8 +51,6 @@ LOOKAHEAD_MARGIN_SECONDS = 60
 MAX_CLAIMS_PER_TASK_PER_TICK = 64
 # Counting missed occurrences after a long outage stops here; the history says "at least".
 MAX_MISSED_COUNTED = 10_000
-# A RUNNING run whose runner went silent this long past its timeout is recovered.
-LEASE_MARGIN_SECONDS = 60
 # Shards worked at once, each by a thread of its own (the work is mostly waiting on DynamoDB).
 MAX_SHARD_THREADS = 8
 # A claimed run's message waits at most this long for others to share its SendMessageBatch
@@ -285,7 +282,7 @@ def _listing[T](items: Iterator[T], what: str, shard: str, report: TickReport) -
     the index for the next tick, and the other shards go on."""
     try:
         yield from items
-    except (ClientError, BotoCoreError):
+    except StoreUnavailable:
         logger.exception(f"{what} query failed; the next tick takes the rest of the shard", extra={"shard": shard})
         report.errors += 1
 
@@ -358,7 +355,7 @@ class Dispatcher:
                 break
             try:
                 report.merge(self._claim_task(task, now, store, outbox))
-            except (ClientError, BotoCoreError):
+            except StoreUnavailable:
                 # One contended or throttled task must not stop the rest of its shard; its
                 # occurrence is still due and the next tick claims it.
                 logger.exception("claim failed; the next tick retries", extra={"task_id": task.id})
@@ -524,7 +521,7 @@ class Dispatcher:
                     report.timed_out.append(run.id)
             except (Conflict, NotFound):
                 continue  # another dispatcher or the runner moved it first
-            except (ClientError, BotoCoreError):
+            except StoreUnavailable:
                 # Throttled, say: this run stays overdue and the next tick recovers it;
                 # the rest of the shard goes on.
                 logger.exception("recovery of a run failed; the next tick retries", extra={"run_id": run.id})

@@ -60,3 +60,17 @@ class IdempotencyKeyReused(AgentcronError):
 
 class QueueUnavailable(AgentcronError):
     """The run queue refused a message; the run stays QUEUED for recovery."""
+
+
+class StoreUnavailable(Exception):
+    """DynamoDB failed or refused a call (throttled, an outage, a request it would not
+    take): the operation did not happen as asked, and trying again later may succeed.
+    `code` is DynamoDB's error code when it gave one. Not an AgentcronError on purpose:
+    the API answers it as any unexpected failure (500, logged), as it did before the
+    store translated botocore's errors."""
+
+    retryable = True
+
+    def __init__(self, detail: str, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 
 from agentcron.agent import (
     RECENT_RUNS_IN_PROMPT,
@@ -38,7 +37,8 @@ from agentcron.agent import (
     system_blocks,
 )
 from agentcron.artifacts import Transcripts
-from agentcron.errors import Conflict, NotFound, QueueUnavailable
+from agentcron.aws_errors import AWS_ERRORS
+from agentcron.errors import Conflict, NotFound, QueueUnavailable, StoreUnavailable
 from agentcron.models import (
     FINAL_STATUSES,
     Run,
@@ -61,6 +61,7 @@ from agentcron.tools.client_tools import ClientTools
 if TYPE_CHECKING:
     from anthropic import Anthropic
 
+# A RUNNING run whose runner went silent this long past its timeout is recovered.
 LEASE_MARGIN_SECONDS = 60
 OUTPUT_CHARS_STORED = 20_000
 # A rendered prompt can outgrow a DynamoDB item (50 variables of 10,000 characters each);
@@ -131,8 +132,11 @@ def classify_error(error: Exception) -> AttemptError:
     if isinstance(error, MissingApiKey):
         # An operator's mistake: retrying cannot fix it, the message says what to do.
         return AttemptError("configuration_error", str(error), transient=False)
-    if isinstance(error, (BotoCoreError, ClientError)):
-        # DynamoDB / S3 / Secrets Manager throttling or an outage: worth another attempt.
+    if isinstance(error, StoreUnavailable):
+        # DynamoDB throttling or an outage (the store names the botocore error): worth another attempt.
+        return AttemptError("aws_error", str(error)[:1000], transient=True)
+    if isinstance(error, AWS_ERRORS):
+        # S3 / Secrets Manager throttling or an outage: worth another attempt.
         return AttemptError("aws_error", f"{type(error).__name__}: {error}"[:1000], transient=True)
     return AttemptError("internal_error", f"{type(error).__name__}: {error}"[:1000], transient=False)
 

@@ -6,7 +6,6 @@ hostile input is a 422 naming the field, never a 500 or a giant item."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -321,10 +320,3 @@ class Run(StoredModel):
     active_until: int | None = None
     # How often recovery has re-sent this QUEUED run's message. Internal.
     resends: int = 0
-
-
-_CURSOR_RE = re.compile(r"^[A-Za-z0-9_-]{1,2048}$")
-
-
-def is_cursor_shaped(value: str) -> bool:
-    return bool(_CURSOR_RE.match(value))

@@ -174,7 +174,7 @@ def test_a_listing_reads_within_its_budget_and_resumes_where_it_stopped(
     skipped = store_runs(store, task["id"], [RunStatus.SKIPPED] * 3, first=first)
     store_runs(store, task["id"], [RunStatus.SUCCEEDED] * 12, first=first + 3 * 60)
     # The budget made small enough to reach: twelve non-matching runs come first.
-    monkeypatch.setattr("agentcron.store._READ_BUDGET_ITEMS", 10)
+    monkeypatch.setattr("agentcron.store.paging.READ_BUDGET_ITEMS", 10)
     scanned: list[int] = []
     store.table.meta.client.meta.events.register(
         "after-call.dynamodb.Query", lambda parsed, **_: scanned.append(parsed.get("ScannedCount", 0))

@@ -21,7 +21,7 @@ FUNCTIONS = ROOT / "functions"
 API = FUNCTIONS / "api"
 
 # Each agentcron module (or package) in exactly one layer; a new module must be placed here.
-LIBRARIES = {"config", "guarded_http", "lazy_client", "webhook_signatures"}
+LIBRARIES = {"aws_errors", "config", "guarded_http", "lazy_client", "webhook_signatures"}
 DOMAIN = {"clock", "errors", "ids", "models", "overlap", "pricing", "read_models", "schedules", "tools_catalog"}
 CORE = {
     "agent",

@@ -1,0 +1,56 @@
+"""The only package that talks to DynamoDB, split by caller behind one facade.
+
+`Store` composes the parts (one boto3 resource and table per instance): tasks and
+runs for the API (tasks.py, runs.py), claims for the dispatcher (claims.py),
+execution and memory for the runner (execution.py, memory.py), on the item shapes
+and conditional-write primitives of base.py. Each module's docstring states its
+conditional-write contract; botocore errors leave as StoreUnavailable (dynamo.py).
+
+Every read by id for an owner checks the owner and answers NotFound for someone
+else's item, so callers cannot forget isolation. Nothing here uses Scan. Nothing
+here imports the service, dispatcher, runner or API.
+"""
+
+from __future__ import annotations
+
+from agentcron.store.claims import ClaimLost, ClaimStore, RunsAlreadyExist
+from agentcron.store.dynamo import plain as _plain
+from agentcron.store.execution import ExecutionStore
+from agentcron.store.idempotency import IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, request_hash
+from agentcron.store.keys import (
+    ACTIVE_INDEX,
+    BY_OWNER_INDEX,
+    DUE_INDEX,
+    QUEUED_GRACE_SECONDS,
+    run_key,
+    shard_of,
+    task_key,
+)
+from agentcron.store.memory import MemoryStore
+from agentcron.store.paging import Page
+from agentcron.store.runs import RunStore
+from agentcron.store.tasks import KEEP, Keep
+
+__all__ = [
+    "ACTIVE_INDEX",
+    "BY_OWNER_INDEX",
+    "DUE_INDEX",
+    "IDEMPOTENCY_TTL_SECONDS",
+    "KEEP",
+    "QUEUED_GRACE_SECONDS",
+    "ClaimLost",
+    "IdempotencyClaim",
+    "Keep",
+    "Page",
+    "RunsAlreadyExist",
+    "Store",
+    "_plain",
+    "request_hash",
+    "run_key",
+    "shard_of",
+    "task_key",
+]
+
+
+class Store(RunStore, ClaimStore, ExecutionStore, MemoryStore):
+    """Every store operation, for callers not yet moved to their own part."""
