@@ -101,6 +101,8 @@ class RunView(View):
     variables: dict[str, str]
     output: str | None
     question: str | None
+    question_kind: str | None = Field(default=None, description="free_text, confirm (yes/no) or choice")
+    question_options: list[str] | None = Field(default=None, description="The answers a choice question takes")
     error: RunError | None
     usage: Usage | None
     duration_ms: int | None

@@ -18,6 +18,7 @@ line                           the fake
 ``remember: KEY=VALUE``        calls ``remember``; then says what was stored
 ``recall: KEY``                calls ``recall``; then says what was found
 ``followup: SECONDS PROMPT``   calls ``schedule_followup``; then quotes the result
+``tool: NAME {json}``          calls any offered tool NAME with that input; then quotes the result
 ``fail: STATUS xN``            answers HTTP STATUS to the run's first N requests
 ``sleep: SECONDS``             waits that long before every answer (cap 900 s)
 =============================  ==============================================
@@ -97,7 +98,9 @@ TOOL_DIRECTIVES: dict[str, str] = {
     "followup": "schedule_followup",
 }
 # Lowercase keyword at the start of a line (indentation allowed), then a colon.
-_DIRECTIVE_LINE = re.compile(r"^\s*(ask|fetch|remember|recall|followup|fail|sleep)\s*:\s*(.*?)\s*$")
+_DIRECTIVE_LINE = re.compile(r"^\s*(ask|fetch|remember|recall|followup|tool|fail|sleep)\s*:\s*(.*?)\s*$")
+_TOOL_ARGS = re.compile(r"^([A-Za-z0-9_-]{1,64})\s+(\{.*\})$")
+TOOL_QUOTE_CHARS = 2000
 _FAIL_ARGS = re.compile(r"^(\d{3})(?:\s+x\s*(\d+))?$")
 _FOLLOWUP_ARGS = re.compile(r"^(\d+)\s+(\S.*)$")
 
@@ -199,7 +202,21 @@ def _parse_sleep(arg: str) -> float | None:
     return min(seconds, MAX_SLEEP_SECONDS)
 
 
+def _parse_generic_tool(arg: str) -> ToolStep | None:
+    """``NAME {json}``: any tool, with an input object (anything else is prose)."""
+    match = _TOOL_ARGS.match(arg)
+    if match is None:
+        return None
+    try:
+        tool_input = json.loads(match.group(2))
+    except ValueError:
+        return None
+    return ToolStep(match.group(1), tool_input) if isinstance(tool_input, dict) else None
+
+
 def _parse_tool_step(keyword: str, arg: str) -> ToolStep | None:
+    if keyword == "tool":
+        return _parse_generic_tool(arg)
     tool = TOOL_DIRECTIVES[keyword]
     if not arg:
         return None
@@ -458,7 +475,9 @@ def _describe(result: StepResult) -> str:
         return f"Remembered {step.input['key']}={step.input['value']}: {text}"
     if step.tool == "recall":
         return f"Recalled {step.input['key']}: {text}"
-    return f"Follow-up scheduled: {text}"
+    if step.tool == "schedule_followup":
+        return f"Follow-up scheduled: {text}"
+    return f"{step.tool} returned: {text[:TOOL_QUOTE_CHARS]}"
 
 
 def _offered_tools(body: dict[str, Any]) -> set[str]:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from agentcron.models import Run, RunStatus, Task, Usage
+from agentcron.models import QuestionKind, Run, RunStatus, Task, Usage
 from agentcron.observability import tracer
 from agentcron.tools_catalog import TOOLS
 
@@ -107,6 +107,8 @@ class AgentOutcome:
     usage: Usage
     output: str | None = None
     question: str | None = None
+    question_kind: QuestionKind | None = None
+    question_options: list[str] | None = None
     error_type: str | None = None
     error_message: str | None = None
     model: str | None = None
@@ -282,11 +284,14 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
             )
         question = next((c for c in calls if c.name == "ask_user" and "ask_user" in request.tools), None)
         if question is not None:
+            kind, options = question_kind(question.input)
             return AgentOutcome(
                 RunStatus.WAITING_INPUT,
                 messages,
                 usage,
                 question=str(question.input.get("question", ""))[:2000],
+                question_kind=kind,
+                question_options=options,
                 model=model,
                 turns=turn,
             )
@@ -310,6 +315,20 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
         model=model,
         turns=request.max_turns,
     )
+
+
+def question_kind(call_input: dict[str, Any]) -> tuple[QuestionKind, list[str] | None]:
+    """ask_user's kind and options, as the model gave them; a choice without
+    usable options, or an unknown kind, is asked as free text (never a question
+    no reply can answer)."""
+    kind = call_input.get("kind")
+    raw = call_input.get("options")
+    options = [str(o)[:200] for o in raw[:10] if str(o).strip()] if isinstance(raw, list) else []
+    if kind == "choice" and options:
+        return "choice", options
+    if kind == "confirm":
+        return "confirm", None
+    return "free_text", None
 
 
 def answer_pending_question(messages: list[dict[str, Any]], reply: str) -> list[dict[str, Any]]:

@@ -41,6 +41,7 @@ from agentcron.aws_errors import AWS_ERRORS
 from agentcron.errors import Conflict, NotFound, QueueUnavailable, StoreUnavailable
 from agentcron.models import (
     FINAL_STATUSES,
+    QUESTION_FIELDS,
     Run,
     RunAttempt,
     RunError,
@@ -332,6 +333,8 @@ class RunExecutor:
                 attempt,
                 RunStatus.WAITING_INPUT,
                 question=outcome.question,
+                question_kind=outcome.question_kind,
+                question_options=outcome.question_options,
                 transcript_key=transcript,
                 model=outcome.model,
             )
@@ -392,6 +395,8 @@ class RunExecutor:
         *,
         output: str | None = None,
         question: str | None = None,
+        question_kind: str | None = None,
+        question_options: list[str] | None = None,
         error: tuple[str, str] | None = None,
         transcript_key: str | None = None,
         model: str | None = None,
@@ -413,9 +418,12 @@ class RunExecutor:
             fields["output"] = output[:OUTPUT_CHARS_STORED]
         if status == RunStatus.WAITING_INPUT:
             fields["question"] = question or ""
+            fields["question_kind"] = question_kind or "free_text"
+            if question_options:
+                fields["question_options"] = question_options
         if error is not None:
             fields["error"] = {"type": error[0], "message": error[1][:ERROR_CHARS_STORED]}
-        remove = ["reply"] if status == RunStatus.WAITING_INPUT else ["question"]
+        remove = ["reply"] if status == RunStatus.WAITING_INPUT else list(QUESTION_FIELDS)
         if error is None:
             remove.append("error")
         return self._settle(run, status, fields=fields, remove=remove, from_status=RunStatus.RUNNING, task=attempt.task)

@@ -193,6 +193,23 @@ class RunNowRequest(StrictInput):
     variables: Variables = Field(default_factory=dict)
 
 
+QuestionKind = Literal["free_text", "confirm", "choice"]
+CONFIRM_REPLIES = ("yes", "no")
+
+
+# A waiting run's question, in all its parts: removed together when the run stops waiting.
+QUESTION_FIELDS = ("question", "question_kind", "question_options")
+
+
+def reply_problem(kind: QuestionKind | None, options: list[str] | None, reply: str) -> str | None:
+    """Why `reply` does not answer a question of this kind, or None when it does."""
+    if kind == "confirm" and reply.strip().lower() not in CONFIRM_REPLIES:
+        return "this question takes yes or no"
+    if kind == "choice" and reply.strip() not in (options or []):
+        return f"this question takes one of: {', '.join(options or [])}"
+    return None
+
+
 class ReplyRequest(StrictInput):
     reply: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 
@@ -296,6 +313,9 @@ class Run(StoredModel):
     variables: dict[str, str] = Field(default_factory=dict)
     output: str | None = None
     question: str | None = None
+    # What answer the question takes (ask_user's `kind`; `options` for a choice).
+    question_kind: QuestionKind | None = None
+    question_options: list[str] | None = None
     reply: str | None = None
     error: RunError | None = None
     usage: Usage | None = None

@@ -20,6 +20,7 @@ from agentcron.errors import Conflict, FieldError, InvalidRequest, NotFound, Pre
 from agentcron.ids import manual_run_id, new_task_id
 from agentcron.models import (
     CANCELLABLE_STATUSES,
+    QUESTION_FIELDS,
     PreviewRequest,
     Run,
     RunStatus,
@@ -27,6 +28,7 @@ from agentcron.models import (
     TaskCreate,
     TaskPatch,
     Trigger,
+    reply_problem,
 )
 from agentcron.observability import logger
 from agentcron.overlap import manual_run_refusal
@@ -333,12 +335,17 @@ class Service:
             from_statuses=CANCELLABLE_STATUSES,
             to_status=RunStatus.CANCELLED,
             fields={"finished_at": self.clock().isoformat(), "reason": "cancelled by the owner"},
-            remove=("question",),
+            remove=QUESTION_FIELDS,
         )
         self.store.release_buffered(cancelled.task_id, cancelled.id)
         return cancelled
 
-    def reply_to_run(self, owner: str, run_id: str, reply: str) -> Run:
+    def reply_to_run(self, owner: str, run_id: str, reply: str, *, field: str = "body.reply") -> Run:
+        """`field`: where the reply was in the request, named by the 422 when it does not fit."""
+        waiting = self.store.get_run(owner, run_id)
+        problem = reply_problem(waiting.question_kind, waiting.question_options, reply)
+        if problem is not None and waiting.status == RunStatus.WAITING_INPUT:
+            raise InvalidRequest(f"the reply does not answer the question: {problem}", [FieldError(field, problem)])
         now = self.clock()
         run = self.store.get_run(owner, run_id)
         if self._task_deleted(owner, run.task_id):

@@ -24,7 +24,16 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Pause the run and ask the task's owner a question; the run resumes with the reply.",
         input_schema={
             "type": "object",
-            "properties": {"question": {"type": "string", "maxLength": 2000}},
+            "properties": {
+                "question": {"type": "string", "maxLength": 2000},
+                "kind": {"type": "string", "enum": ["free_text", "confirm", "choice"], "default": "free_text"},
+                "options": {
+                    "type": "array",
+                    "items": {"type": "string", "maxLength": 200},
+                    "maxItems": 10,
+                    "description": "The answers to offer (kind choice)",
+                },
+            },
             "required": ["question"],
         },
     ),

@@ -656,3 +656,27 @@ def test_module_command_serves_until_terminated() -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+# --------------------------------------------------------------------------- tool: NAME {json}
+
+
+def test_tool_directive_calls_any_offered_tool_with_its_input_then_quotes_the_result(
+    client: anthropic.Anthropic,
+) -> None:
+    prompt = 'Make a task\ntool: create_task {"name": "digest", "schedule": {"type": "manual"}}'
+    offered = [tool("create_task")]
+    first = create(client, [user(prompt)], tools=offered)
+
+    call = tool_use(first)
+    assert call.name == "create_task"
+    assert call.input == {"name": "digest", "schedule": {"type": "manual"}}
+    result = {"type": "tool_result", "tool_use_id": call.id, "content": '{"id": "task_1"}'}
+    second = create(client, [user(prompt), assistant_turn(first), {"role": "user", "content": [result]}], tools=offered)
+    assert final_text(second) == 'create_task returned: {"id": "task_1"}'
+
+
+def test_a_tool_directive_without_a_json_object_is_prose(client: anthropic.Anthropic) -> None:
+    prompt = "tool: create_task please\ntool: create_task [1, 2]"
+    answer = create(client, [user(prompt)], tools=[tool("create_task")])
+    assert final_text(answer) == f"Done: {prompt.splitlines()[0]}"
