@@ -102,13 +102,17 @@ def test_token_from_another_state_dir_is_rejected(
         ({"aud": "someone-else"}, "wrong_audience"),
         ({"aud": ["a", "b"]}, "wrong_audience"),
         ({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x"}, "wrong_issuer"),
-        ({"exp": int(time.time()) - 1}, "expired"),
-        ({"nbf": int(time.time()) + 300}, "not_yet_valid"),
-        ({"iat": int(time.time()) + 300}, "not_yet_valid"),
+        # Times as seconds from the moment the test runs (a value fixed at collection goes
+        # stale when the suite takes longer than its margin).
+        ({"exp": -1}, "expired"),
+        ({"nbf": 300}, "not_yet_valid"),
+        ({"iat": 300}, "not_yet_valid"),
     ],
 )
 def test_bad_claims_are_rejected(overrides: dict[str, Any], reason: str) -> None:
-    assert rejected(sign(good_claims(**overrides))) == reason
+    now = int(time.time())
+    claims = {name: now + value if name in ("exp", "nbf", "iat") else value for name, value in overrides.items()}
+    assert rejected(sign(good_claims(**claims))) == reason
 
 
 @pytest.mark.usefixtures("state_dir")
