@@ -9,7 +9,6 @@ Screenshots of every page, desktop and phone width, go to tests/browser/screensh
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import requests
 from agentcron_local.resources import REPO_ROOT
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.e2e.conftest import RunningStack, agentcron, clean_env, free_port, wait_until_answering
+from tests.e2e.conftest import RunningStack, local_stack_process
 
 CHROMIUM = "/usr/bin/chromium"
 LOOPBACK_ONLY = [
@@ -47,28 +46,8 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack
         pytest.fail("web/dist is not built: run `make web` (npm ci, lint, typecheck, build) first")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make test does)")
-    base = tmp_path_factory.mktemp("web-stack")
-    state_dir, port = base / "state", free_port()
-    stdout_path, stderr_path = base / "stdout.txt", base / "stderr.txt"
-    with stdout_path.open("w") as out, stderr_path.open("w") as err:
-        proc = subprocess.Popen(
-            agentcron(state_dir, "local", "--port", str(port), "--moto-port", "0"),
-            stdout=out,
-            stderr=err,
-            text=True,
-            env=clean_env(),
-        )
-    running = RunningStack(proc, port, state_dir, stdout_path, stderr_path)
-    try:
-        wait_until_answering(running)
+    with local_stack_process(tmp_path_factory.mktemp("web-stack")) as running:
         yield running
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,9 +71,10 @@ def wait_until_answering(stack: RunningStack) -> requests.Response:
     pytest.fail(f"agentcron local did not answer within {STARTUP_SECONDS} s:\n{stack.errors()}")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    base = tmp_path_factory.mktemp("local-stack")
+@contextmanager
+def local_stack_process(base: Path) -> Iterator[RunningStack]:
+    """`agentcron local` in a subprocess with its state, ports and output under `base`;
+    stopped (SIGTERM, then SIGKILL after 10 s) when the block ends."""
     state_dir = base / "state"
     port = free_port()
     stdout_path, stderr_path = base / "stdout.txt", base / "stderr.txt"
@@ -90,5 +92,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with local_stack_process(tmp_path_factory.mktemp("local-stack")) as running:
+        yield running
