@@ -23,7 +23,9 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "agentcron")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "agentcron")
     api = load_function_module("api")
-    Path(argv[1]).write_text(api.openapi_json() + "\n", encoding="utf-8")
+    # Loading the handler imported its routes (functions/api is on the path, as on Lambda).
+    meta = sys.modules["routes.meta"]
+    Path(argv[1]).write_text(meta.document_json(api.app) + "\n", encoding="utf-8")
     return 0
 
 

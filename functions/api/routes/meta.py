@@ -42,11 +42,11 @@ def openapi_json() -> str:
     resolver = router.api_resolver
     if not isinstance(resolver, ApiGatewayResolver):
         raise TypeError("the meta routes are served only once a resolver includes them")
-    return _document_json(resolver)
+    return document_json(resolver)
 
 
 @cache
-def _document_json(resolver: ApiGatewayResolver) -> str:
+def document_json(resolver: ApiGatewayResolver) -> str:
     """Powertools' document completed by api_document (statuses, headers, names, constraints)."""
     generated = json.loads(resolver.get_openapi_json_schema(title=api_document.INFO["title"], **OPENAPI_SECURITY))
     return json.dumps(api_document.complete(generated))
