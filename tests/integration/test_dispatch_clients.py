@@ -115,23 +115,6 @@ def test_the_root_builds_stores_from_one_session_concurrently(aws_env: dict[str,
     assert [t.id for t in found] == [task.id] * 8
 
 
-def test_a_store_from_the_wired_session_costs_a_fraction_of_a_fresh_one(aws_env: dict[str, str]) -> None:
-    # The reason for the shared session: a fresh one parses DynamoDB's models again (~100 ms of CPU).
-    bootstrap.reset()
-    dispatcher_root().new_store()  # the container's first Store loads the models once
-    table, shards = aws_env["TABLE_NAME"], int(aws_env["DUE_SHARDS"])
-
-    def cpu_of(build: Any) -> float:
-        started = time.thread_time()
-        for _ in range(5):
-            build()
-        return time.thread_time() - started
-
-    fresh = cpu_of(lambda: Store(table, due_shards=shards))
-    wired = cpu_of(dispatcher_root().new_store)
-    assert wired < fresh / 3, (wired, fresh)
-
-
 def test_the_wired_queue_client_is_made_once(aws_env: dict[str, str]) -> None:
     bootstrap.reset()
     assert dispatcher_root().queue is dispatcher_root().queue
