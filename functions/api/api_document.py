@@ -24,7 +24,7 @@ from importlib import resources
 from typing import Any
 
 from agentcron import errors
-from agentcron.ids import RUN_ID_RE, TASK_ID_RE
+from agentcron.ids import CONVERSATION_ID_RE, RUN_ID_RE, TASK_ID_RE
 from agentcron.models import MAX_VARIABLES, TaskPatch
 from problems import PROBLEM_CONTENT_TYPE, STATUS_OF
 
@@ -46,6 +46,10 @@ INFO: dict[str, Any] = {
 TAGS: list[dict[str, str]] = [
     {"name": "tasks", "description": "Scheduled agent tasks: create, list, edit, pause, resume and delete them."},
     {"name": "runs", "description": "Runs of a task: start one now, follow it, answer its question, cancel it."},
+    {
+        "name": "conversations",
+        "description": "Chat with the assistant that creates and follows tasks; their runs report in the thread.",
+    },
     {"name": "schedules", "description": "Try a schedule before saving it."},
     {"name": "tools", "description": "The tools an agent may be given."},
     {"name": "meta", "description": "Health of the service."},
@@ -88,6 +92,11 @@ _RUN_LINKS = {
     "getRunTranscript": ("getRunTranscript", {"run_id": "$response.body#/id"}),
     "cancelRun": ("cancelRun", {"run_id": "$response.body#/id"}),
     "getRunTask": ("getTask", {"task_id": "$response.body#/task_id"}),
+}
+_CONVERSATION_LINKS = {
+    "getConversation": ("getConversation", {"conversation_id": "$response.body#/id"}),
+    "listConversationMessages": ("listConversationMessages", {"conversation_id": "$response.body#/id"}),
+    "postConversationMessage": ("postConversationMessage", {"conversation_id": "$response.body#/id"}),
 }
 _GONE_TASK = {410: "The task was deleted"}
 _LOOKUP = (errors.NotFound,)
@@ -218,6 +227,51 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         raises=(errors.NotFound, errors.Conflict),
         links={200: _RUN_LINKS},
     ),
+    ("post", "/v1/conversations"): Operation(
+        "createConversation",
+        "Start a conversation",
+        "Starts a conversation with the assistant; with `message`, the assistant answers it asynchronously "
+        "(poll the messages). An `Idempotency-Key` makes retries safe.",
+        raises=(errors.IdempotencyKeyReused, errors.NotFound),
+        headers={201: ("Location", "Idempotent-Replayed")},
+        links={201: _CONVERSATION_LINKS},
+    ),
+    ("get", "/v1/conversations"): Operation(
+        "listConversations",
+        "List conversations",
+        "The caller's conversations, most recently active first, a page at a time.",
+        raises=(errors.BadRequest,),
+    ),
+    ("get", "/v1/conversations/{conversation_id}"): Operation(
+        "getConversation",
+        "Get a conversation",
+        "The conversation's status, its tasks and the questions of its runs that wait for an answer.",
+        raises=_LOOKUP,
+        links={200: _CONVERSATION_LINKS},
+    ),
+    ("get", "/v1/conversations/{conversation_id}/messages"): Operation(
+        "listConversationMessages",
+        "List a conversation's messages",
+        "Messages oldest first; `after` (a message id) returns only those posted since, so clients poll cheaply.",
+        raises=_LOOKUP,
+    ),
+    ("post", "/v1/conversations/{conversation_id}/messages"): Operation(
+        "postConversationMessage",
+        "Post a message",
+        "Posts the user's message. In a conversation whose runs wait for an answer it answers the question "
+        "(`reply_to` names the run when several wait) and the run resumes; otherwise the assistant answers it "
+        "asynchronously: an `assistant` (or `error`) message with the same `run_id` follows. "
+        "An `Idempotency-Key` makes retries safe.",
+        raises=(errors.NotFound, errors.InvalidRequest, errors.Conflict, errors.IdempotencyKeyReused),
+        headers={202: ("Idempotent-Replayed",)},
+    ),
+    ("post", "/v1/conversations/{conversation_id}/archive"): Operation(
+        "archiveConversation",
+        "Archive a conversation",
+        "Archives the conversation; posting a message to it reopens it. Its tasks keep running.",
+        raises=_LOOKUP,
+        links={200: _CONVERSATION_LINKS},
+    ),
     ("post", "/v1/schedules/preview"): Operation(
         "previewSchedule",
         "Preview a schedule",
@@ -290,6 +344,7 @@ PARAMETER_PATTERNS: dict[str, str] = {
     # base64url without padding, as the store encodes it
     "cursor": r"^[A-Za-z0-9_-]+$",
     "task_id": TASK_ID_RE.pattern,
+    "conversation_id": CONVERSATION_ID_RE.pattern,
     # JavaScript regexes spell named groups without the P.
     "run_id": re.sub(r"\(\?P<\w+>", "(", RUN_ID_RE.pattern),
 }

@@ -57,6 +57,9 @@ class TaskView(View):
     next_run_at: datetime | None
     next_runs: list[datetime] | None = Field(default=None, description="The next occurrences (only on GET of one task)")
     last_run: RunSummary | None
+    conversation_id: str | None = Field(
+        default=None, description="The conversation it was created in: its runs report there"
+    )
     created_at: datetime
     updated_at: datetime
     webhook_secret: str | None = Field(
@@ -92,6 +95,9 @@ class RunView(View):
     task_id: str
     status: RunStatus
     trigger: Trigger
+    conversation_id: str | None = Field(
+        default=None, description="A chat turn's conversation (trigger `chat`); its task is the conversation's own"
+    )
     scheduled_for: datetime
     created_at: datetime
     started_at: datetime | None
@@ -228,6 +234,7 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_sec
             "tags",
             "version",
             "last_run",
+            "conversation_id",
             "created_at",
             "updated_at",
         }
@@ -249,7 +256,12 @@ def run_links(run: Run, *, task_deleted: bool = False) -> dict[str, Link]:
     """Only what would succeed now. `task` stays for a deleted task: it answers
     410 Gone, which says what became of it."""
     base = f"{API_PREFIX}/runs/{run.id}"
-    links = {"self": Link(href=base), "task": Link(href=f"{API_PREFIX}/tasks/{run.task_id}")}
+    links = {"self": Link(href=base)}
+    if run.conversation_id is not None:
+        # A chat turn's task is the conversation's own, not one the task API shows.
+        links["conversation"] = Link(href=f"{API_PREFIX}/conversations/{run.conversation_id}")
+    else:
+        links["task"] = Link(href=f"{API_PREFIX}/tasks/{run.task_id}")
     if run.status == RunStatus.WAITING_INPUT and not task_deleted:
         links["reply"] = Link(href=f"{base}/reply", method="POST")
     if run.status in (RunStatus.QUEUED, RunStatus.WAITING_INPUT):

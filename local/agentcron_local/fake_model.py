@@ -6,8 +6,9 @@ error classes. Only ``POST /v1/messages`` (non-streaming) and ``GET /health``
 are served, on loopback by default.
 
 What the fake answers is driven by directives, one per line, in the text of the
-FIRST user message (the rendered prompt). The system prompt is never scanned:
-it carries summaries of earlier runs, which may quote directive-like lines.
+latest user message that holds text (a run's rendered prompt; in a conversation,
+the user's latest message, its last text block). The system prompt is never
+scanned: it carries summaries of earlier runs, which may quote directive-like lines.
 
 =============================  ==============================================
 line                           the fake
@@ -374,6 +375,31 @@ def _validate_tool_pairing(messages: list[dict[str, Any]]) -> None:
                 )
 
 
+def script_start(messages: list[dict[str, Any]]) -> int:
+    """Where this turn's script is: the latest user message that says something (not
+    only tool results). A task's run has one, its prompt; in a conversation each of the
+    user's messages starts a turn of its own."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str) or any(block.get("type") == "text" for block in _blocks(message)):
+            return index
+    return 0
+
+
+def script_text(messages: list[dict[str, Any]]) -> str:
+    """The text directives are read from: the script message's last text block (in a
+    conversation, records of runs come before the user's own words in the same turn)."""
+    message = messages[script_start(messages)]
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    texts = [block for block in _blocks(message) if block.get("type") == "text"]
+    return str(texts[-1].get("text", "")) if texts else ""
+
+
 def _system_text(body: dict[str, Any]) -> str:
     return block_text(body.get("system"))
 
@@ -447,7 +473,7 @@ class StepResult:
 def _tool_results(messages: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     """(text, is_error) of every tool_result in the conversation, in order."""
     results: list[tuple[str, bool]] = []
-    for message in messages[1:]:
+    for message in messages[script_start(messages) + 1 :]:
         if message["role"] != "user":
             continue
         for block in _blocks(message):
@@ -490,7 +516,7 @@ def _offered_tools(body: dict[str, Any]) -> set[str]:
 def respond(body: dict[str, Any]) -> dict[str, Any]:
     """The Messages API response to a valid request, a pure function of the request."""
     messages: list[dict[str, Any]] = body["messages"]
-    script = parse_directives(block_text(messages[0].get("content")))
+    script = parse_directives(script_text(messages))
     key = run_key(body)
     results = _tool_results(messages)
     done = [StepResult(step, text, is_error) for step, (text, is_error) in zip(script.steps, results, strict=False)]
@@ -693,7 +719,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, body: dict[str, Any]) -> None:
         state = self.server.state
-        script = parse_directives(block_text(body["messages"][0].get("content")))
+        script = parse_directives(script_text(body["messages"]))
         if script.fails:
             status = failure_for(script, state.count_request(run_key(body)))
             if status is not None:

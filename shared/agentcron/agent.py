@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from agentcron.models import QuestionKind, Run, RunStatus, Task, Usage
 from agentcron.observability import tracer
-from agentcron.tools_catalog import TOOLS
+from agentcron.tools_catalog import TOOLS, ToolSpec
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
@@ -71,9 +71,9 @@ def system_blocks(task: Task, now: datetime, recent: Sequence[Run]) -> list[dict
     ]
 
 
-def tool_definitions(allowed: Sequence[str]) -> list[dict[str, Any]]:
+def tool_definitions(allowed: Sequence[str], catalogue: Sequence[ToolSpec] = TOOLS) -> list[dict[str, Any]]:
     definitions: list[dict[str, Any]] = []
-    for tool in TOOLS:
+    for tool in catalogue:
         if tool.name not in allowed:
             continue
         if tool.kind == "server":
@@ -184,6 +184,8 @@ class AgentRequest:
     deadline: float  # time.monotonic() by which the run must end
     usage: Usage = field(default_factory=Usage)
     tally: Tally = field(default_factory=Tally)
+    # Where the allowed tools are described: a task's tools, or the chat assistant's.
+    catalogue: Sequence[ToolSpec] = TOOLS
 
 
 def with_cache_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -212,7 +214,7 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
     Model errors propagate (the runner classifies them); the deadline raises
     RunDeadlineExceeded."""
     messages = request.messages
-    tools = tool_definitions(request.tools)
+    tools = tool_definitions(request.tools, request.catalogue)
     usage = request.usage
     model = request.model
     for turn in range(1, request.max_turns + 1):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from agentcron.agent import (
     RunDeadlineExceeded,
     Tally,
     TemplateError,
+    ToolExecutor,
     answer_pending_question,
     render_prompt,
     run_agent,
@@ -58,9 +59,12 @@ from agentcron.schedules import to_epoch
 from agentcron.secrets import MissingApiKey
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
 from agentcron.tools.client_tools import ClientTools
+from agentcron.tools_catalog import TOOLS, ToolSpec
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
+
+    from agentcron.conversations.turns import ConversationRuns
 
 # A RUNNING run whose runner went silent this long past its timeout is recovered.
 LEASE_MARGIN_SECONDS = 60
@@ -201,6 +205,8 @@ class RunExecutor:
     # Wakes a buffered run (overlap buffer_one) as soon as the run holding the
     # task ends; without it the buffered run polls every BUFFER_RECHECK_SECONDS.
     queue: RunQueue | None = None
+    # Chat turns and the reports of runs of tasks created in a conversation.
+    conversations: ConversationRuns | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -286,25 +292,7 @@ class RunExecutor:
         )
         deadline = attempt.started + attempt.budget
         try:
-            if run.reply is not None and run.transcript_key:
-                messages = answer_pending_question(self.transcripts.load(run.transcript_key), run.reply)
-            else:
-                prompt = render_prompt(task.prompt, task.variables, run.variables)
-                attempt.prompt = prompt[:PROMPT_CHARS_STORED]
-                messages = [{"role": "user", "content": prompt}]
-            request = AgentRequest(
-                model=task.agent.model,
-                max_tokens=task.agent.max_tokens,
-                max_turns=task.agent.max_turns,
-                system=system_blocks(task, self.now(), self._recent_runs(task, run)),
-                messages=messages,
-                tools=list(task.agent.tools),
-                run_id=run.id,
-                deadline=deadline,
-                usage=attempt.usage,
-                tally=attempt.tally,
-            )
-            tools = ClientTools(self.store, task, run.id, self.now, self.create_task, deadline=deadline)
+            request, tools = self._agent_request(task, run, attempt, deadline)
             outcome = run_agent(self.client_factory(), request, tools)
             transcript = self.transcripts.save(task.id, run.id, outcome.messages, outcome.usage)
         except RunDeadlineExceeded as error:
@@ -317,6 +305,42 @@ class RunExecutor:
                 logger.exception("run failed on an unexpected error")
             return self._failed_attempt(attempt, failure)
         return self._conclude(attempt, outcome, transcript)
+
+    def _agent_request(
+        self, task: Task, run: Run, attempt: Attempt, deadline: float
+    ) -> tuple[AgentRequest, ToolExecutor]:
+        """What the model is sent and who runs its tools: a task's prompt (or the
+        conversation so far, with the reply), or a chat turn's thread."""
+        tools: ToolExecutor
+        catalogue: Sequence[ToolSpec]
+        if task.kind == "chat" and self.conversations is not None:
+            turn = self.conversations.prepare(run)
+            messages, system, tool_names = turn.messages, turn.system, turn.tools
+            catalogue, tools = turn.catalogue, turn.execute
+        else:
+            if run.reply is not None and run.transcript_key:
+                messages = answer_pending_question(self.transcripts.load(run.transcript_key), run.reply)
+            else:
+                prompt = render_prompt(task.prompt, task.variables, run.variables)
+                attempt.prompt = prompt[:PROMPT_CHARS_STORED]
+                messages = [{"role": "user", "content": prompt}]
+            system = system_blocks(task, self.now(), self._recent_runs(task, run))
+            tool_names, catalogue = list(task.agent.tools), TOOLS
+            tools = ClientTools(self.store, task, run.id, self.now, self.create_task, deadline=deadline)
+        request = AgentRequest(
+            model=task.agent.model,
+            max_tokens=task.agent.max_tokens,
+            max_turns=task.agent.max_turns,
+            system=system,
+            messages=messages,
+            tools=tool_names,
+            run_id=run.id,
+            deadline=deadline,
+            usage=attempt.usage,
+            tally=attempt.tally,
+            catalogue=catalogue,
+        )
+        return request, tools
 
     def _recent_runs(self, task: Task, run: Run) -> list[Run]:
         """The task's last runs that got an answer or an error (skipped or
@@ -484,17 +508,28 @@ class RunExecutor:
                 name="CacheReadTokens", unit=MetricUnit.Count, value=settled.usage.cache_read_input_tokens
             )
         self.events.publish(settled, task)
+        self._tell_conversation(task, settled)
         if paused_reason is not None and task is not None and updated is not None:
             self.events.publish_auto_pause(
                 task, reason=paused_reason, consecutive_failures=updated.consecutive_failures, last_run=settled
             )
         return settled
 
+    def _tell_conversation(self, task: Task | None, settled: Run) -> None:
+        """Post the outcome to the conversation it belongs to. The run's outcome is
+        stored already: a failure here is logged, never turned into the run's."""
+        if self.conversations is None or task is None or (task.kind is None and task.conversation_id is None):
+            return
+        try:
+            self.conversations.after_settle(task, settled)
+        except Exception:
+            logger.exception("run outcome not posted to its conversation")
+
     def _auto_pause(self, task: Task, consecutive_failures: int, last_run: Run) -> str | None:
         """Pause the task once its failure streak reaches the policy's limit; the reason
         when this call paused it (a concurrent failure may have paused it first)."""
-        if consecutive_failures < task.policies.auto_pause_after_failures:
-            return None
+        if consecutive_failures < task.policies.auto_pause_after_failures or task.kind == "chat":
+            return None  # (a conversation's chat task is never paused: each turn is the user asking)
         reason = f"auto-paused after {consecutive_failures} consecutive failed runs (last: {last_run.id})"
         if not self.store.auto_pause(task.id, reason, self.now()):
             return None

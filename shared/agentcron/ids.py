@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TASK_ID_RE = re.compile(r"^task_[0-9A-HJKMNP-TV-Z]{26}$")
+CONVERSATION_ID_RE = re.compile(r"^conv_[0-9A-HJKMNP-TV-Z]{26}$")
+MESSAGE_ID_RE = re.compile(r"^msg_[0-9A-HJKMNP-TV-Z]{26}$")
 RUN_ID_RE = re.compile(r"^run_(?P<task>[0-9A-HJKMNP-TV-Z]{26})_(?P<epoch>\d{10})(?P<suffix>[0-9a-z]{0,12})$")
 
 
@@ -43,3 +46,35 @@ def task_id_of_run(run_id: str) -> str | None:
     """The task a run id belongs to, or None when the id is not one of ours."""
     match = RUN_ID_RE.match(run_id)
     return f"task_{match['task']}" if match else None
+
+
+def new_conversation_id(now_ms: int | None = None) -> str:
+    return f"conv_{_ulid(now_ms)}"
+
+
+def chat_task_id(conversation_id: str) -> str:
+    """The conversation's own hidden task (its runs are the chat turns): the same ULID,
+    so each names the other without a lookup."""
+    return f"task_{conversation_id.removeprefix('conv_')}"
+
+
+class _MessageClock:
+    """Message ids sort in posting order: a ULID's random part would misorder two
+    messages of the same millisecond (an action and the answer after it), so within
+    one process each id is at least one millisecond after the last."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+
+    def next_ms(self) -> int:
+        with self._lock:
+            self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
+            return self._last_ms
+
+
+_MESSAGE_CLOCK = _MessageClock()
+
+
+def new_message_id() -> str:
+    return f"msg_{_ulid(_MESSAGE_CLOCK.next_ms())}"

@@ -107,6 +107,8 @@ class Trigger(StrEnum):
     MANUAL = "manual"
     REPLY = "reply"
     CONSOLE = "console"
+    # A chat turn: the conversation assistant answering a user's message.
+    CHAT = "chat"
 
 
 class Policies(StrictInput):
@@ -261,6 +263,11 @@ class Task(StoredModel):
     followups_created: int = 0
     # Signs webhook deliveries (HMAC-SHA256); shown to the owner when it is made.
     webhook_secret: str | None = None
+    # The conversation this task was created from: its runs post their results there.
+    conversation_id: str | None = None
+    # "chat": a conversation's own hidden task, whose runs are its chat turns; it is
+    # never listed, read or edited through the task API (agentcron.conversations).
+    kind: Literal["chat"] | None = None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
@@ -330,6 +337,9 @@ class Run(StoredModel):
     # answer, each tool-result turn) and the tool calls the model made.
     total_messages: int = 0
     total_tool_calls: int = 0
+    # A chat turn's conversation and the user message it answers.
+    conversation_id: str | None = None
+    message_id: str | None = None
 
     def attempts_with(self, ended: RunAttempt) -> list[dict[str, Any]]:
         """The `attempts` to store once `ended` is over: the newest ATTEMPTS_KEPT, as item values."""

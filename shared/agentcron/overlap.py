@@ -24,9 +24,9 @@ def holder_of(task: Task, now_epoch: int) -> str | None:
 
 
 def asked_by_owner(run: Run) -> bool:
-    """A run-now, or a run resumed by the owner's reply: never skipped, and not
+    """A run-now, a chat turn, or a run resumed by the owner's reply: never skipped, and not
     stopped by a pause (a schedule's or a console rule's runs are)."""
-    return run.trigger == Trigger.MANUAL or run.reply is not None
+    return run.trigger in (Trigger.MANUAL, Trigger.CHAT) or run.reply is not None
 
 
 def manual_run_refusal(task: Task, now_epoch: int) -> str | None:

@@ -35,7 +35,7 @@ from agentcron.overlap import manual_run_refusal
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.read_models import Preview, RunStatistics, run_statistics
 from agentcron.schedules import Schedule, describe, from_epoch, next_occurrence, next_occurrences, to_epoch
-from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store, request_hash
+from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store
 
 STATS_WINDOW = 100
 NEXT_RUNS_SHOWN = 5
@@ -63,11 +63,17 @@ class Service:
     # enable), through the same code path as the dispatcher.
     dispatcher: Dispatcher | None = None
     transcripts: Transcripts | None = None
+    # Told when a task's state or one of its waiting runs changed (the conversation it
+    # was created from derives its status from them); set by the composition root.
+    on_task_changed: Callable[[Task], None] | None = None
 
     # ---- tasks -------------------------------------------------------
 
-    def create_task(self, owner: str, body: TaskCreate, idempotency_key: str | None) -> tuple[Task, bool]:
-        """Returns the task and whether this request created it (False on an idempotent replay)."""
+    def create_task(
+        self, owner: str, body: TaskCreate, idempotency_key: str | None, *, conversation_id: str | None = None
+    ) -> tuple[Task, bool]:
+        """Returns the task and whether this request created it (False on an idempotent replay).
+        `conversation_id`: the conversation it is created from (its runs report there)."""
         now = self.clock()
         _refuse_never_running(body.schedule, now)
         task = Task(
@@ -81,6 +87,7 @@ class Service:
             next_run_at=next_run_epoch(body.schedule, now=now, anchor=now) if body.enabled else None,
             paused_reason=None if body.enabled else "created disabled",
             webhook_secret=new_webhook_secret() if body.notify.webhook_url else None,
+            conversation_id=conversation_id,
             created_at=now,
             updated_at=now,
         )
@@ -178,7 +185,16 @@ class Service:
         return self.shown(self._claim_near_term(updated))
 
     def delete_task(self, owner: str, task_id: str, if_match: int | None) -> None:
-        self.store.delete_task(owner, task_id, expected_version=if_match, now=self.clock())
+        now = self.clock()
+        self.store.delete_task(owner, task_id, expected_version=if_match, now=now)
+        if self.on_task_changed is not None:
+            deleted = self.store.get_task(owner, task_id, include_deleted=True)
+            self._task_changed(deleted)
+
+    def _task_changed(self, task: Task) -> Task:
+        if self.on_task_changed is not None and task.conversation_id is not None:
+            self.on_task_changed(task)
+        return task
 
     def enable_task(self, owner: str, task_id: str) -> Task:
         current = self.store.get_task(owner, task_id)
@@ -193,11 +209,11 @@ class Service:
             now=now,
             next_run_at=next_run_epoch(current.schedule, now=now, anchor=current.created_at),
         )
-        return self.shown(self._claim_near_term(enabled))
+        return self.shown(self._claim_near_term(self._task_changed(enabled)))
 
     def disable_task(self, owner: str, task_id: str, reason: str | None) -> Task:
         current = self.store.get_task(owner, task_id)
-        return self.store.update_task(
+        disabled = self.store.update_task(
             owner,
             task_id,
             {"enabled": False, "paused_reason": reason or "paused by the owner"},
@@ -205,6 +221,7 @@ class Service:
             now=self.clock(),
             next_run_at=None,
         )
+        return self._task_changed(disabled)
 
     def due_tasks(self, owner: str, within_seconds: int | None = None) -> list[Task]:
         """The owner's tasks that will start within the window (default: one tick),
@@ -286,7 +303,7 @@ class Service:
         run_id = self.store.create_run(run, claim)
         if run_id != run.id:
             return self.store.get_run(owner, run_id), False
-        self._enqueue(run)
+        self.enqueue(run)
         return run, True
 
     def get_run(self, owner: str, run_id: str) -> Run:
@@ -338,7 +355,16 @@ class Service:
             remove=QUESTION_FIELDS,
         )
         self.store.release_buffered(cancelled.task_id, cancelled.id)
+        self._run_changed(cancelled)
         return cancelled
+
+    def _run_changed(self, run: Run) -> None:
+        """A run stopped waiting for its owner: its task's conversation may show it no more."""
+        if self.on_task_changed is None or run.conversation_id is not None:
+            return
+        task = self.store.get_task_by_id(run.task_id)
+        if task is not None:
+            self._task_changed(task)
 
     def reply_to_run(self, owner: str, run_id: str, reply: str, *, field: str = "body.reply") -> Run:
         """`field`: where the reply was in the request, named by the 422 when it does not fit."""
@@ -360,7 +386,8 @@ class Service:
             fields={"reply": reply, "attempt": 0},
             active_until=to_epoch(now) + QUEUED_GRACE_SECONDS,
         )
-        self._enqueue(run)
+        self.enqueue(run)
+        self._run_changed(run)
         return run
 
     def _claim_near_term(self, task: Task) -> Task:
@@ -373,7 +400,7 @@ class Service:
         self.dispatcher.claim_task(task, now)
         return self.store.get_task(task.owner, task.id)
 
-    def _enqueue(self, run: Run) -> None:
+    def enqueue(self, run: Run) -> None:
         delay = max(0, to_epoch(run.scheduled_for) - to_epoch(self.clock()))
         try:
             message = RunMessage(run_id=run.id, task_id=run.task_id, owner=run.owner)
@@ -403,14 +430,7 @@ class Service:
     def _claim(
         owner: str, key: str | None, operation: str, payload: dict[str, Any], resource_id: str
     ) -> IdempotencyClaim | None:
-        if key is None:
-            return None
-        return IdempotencyClaim(
-            owner=owner,
-            key=key,
-            request_hash=request_hash({"operation": operation, "payload": payload}),
-            resource_id=resource_id,
-        )
+        return IdempotencyClaim.for_request(owner, key, operation, payload, resource_id)
 
 
 def _refuse_never_running(schedule: Schedule, now: datetime) -> None:

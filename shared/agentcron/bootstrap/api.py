@@ -10,6 +10,7 @@ from agentcron.artifacts import Transcripts
 from agentcron.bootstrap.container import Container
 from agentcron.bootstrap.core import CoreRoot
 from agentcron.config import ApiSettings
+from agentcron.conversations.service import ConversationService
 from agentcron.service import Service
 
 
@@ -28,3 +29,7 @@ root = Container(ApiRoot)
 
 def service() -> Service:
     return root().service
+
+
+def conversations() -> ConversationService:
+    return root().conversations

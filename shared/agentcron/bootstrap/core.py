@@ -1,6 +1,7 @@
 """What every function's root builds: the store, the run queue, the dispatcher
 and the service (the API's requests, the dispatcher's run-task events and the
-runner's create_task tool all go through the same service)."""
+runner's create_task tool all go through the same service), and the conversations
+service on top of it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from agentcron.artifacts import Transcripts
 from agentcron.bootstrap.aws import AwsSession
 from agentcron.bootstrap.container import Root
 from agentcron.config import DispatcherSettings
+from agentcron.conversations.service import ConversationService
 from agentcron.dispatch import Dispatcher
 from agentcron.queue import RunQueue
 from agentcron.service import Service
@@ -62,4 +64,10 @@ class CoreRoot(Root):
             tick_seconds=self.settings.tick_seconds,
             dispatcher=self.dispatcher,
             transcripts=self.transcripts,
+            # Built only when a conversation's task changes.
+            on_task_changed=lambda task: self.conversations.task_changed(task),
         )
+
+    @cached_property
+    def conversations(self) -> ConversationService:
+        return ConversationService(store=self.store, tasks=self.service, clock=self.service.clock)

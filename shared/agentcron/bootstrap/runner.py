@@ -13,6 +13,7 @@ from agentcron.bootstrap.api import ApiRoot
 from agentcron.bootstrap.container import Container
 from agentcron.clock import utcnow
 from agentcron.config import RunnerSettings
+from agentcron.conversations.turns import ConversationRuns
 from agentcron.execution import RunExecutor
 from agentcron.models import Task, TaskCreate
 from agentcron.notifications import RunEvents, Webhooks
@@ -65,6 +66,7 @@ class RunnerRoot(ApiRoot):
             clock=self.clock,
             retry_base_seconds=self.settings.retry_base_seconds,
             queue=self.queue,
+            conversations=ConversationRuns(self.conversations, self.service, self.clock),
         )
 
     def _create_task(self, owner: str, body: TaskCreate, idempotency_key: str) -> Task:

@@ -50,7 +50,8 @@ class StoreBase:
     def task_item(self, task: Task) -> dict[str, Any]:
         item: dict[str, Any] = task.model_dump(mode="json", exclude_none=True)
         item.update(task_key(task.id))
-        if task.deleted_at is None:
+        # A conversation's chat task is never listed (agentcron.conversations).
+        if task.deleted_at is None and task.kind is None:
             item["GSI1PK"] = f"OWNER#{task.owner}#TASKS"
             item["GSI1SK"] = task.id
         if task.next_run_at is not None and task.enabled and task.deleted_at is None:
@@ -62,8 +63,10 @@ class StoreBase:
     def run_item(self, run: Run) -> dict[str, Any]:
         item: dict[str, Any] = run.model_dump(mode="json", exclude_none=True)
         item.update(run_key(run.task_id, run.id))
-        item["GSI1PK"] = f"OWNER#{run.owner}#RUNS"
-        item["GSI1SK"] = f"{epoch(run.scheduled_for):010d}#{run.id}"
+        # Chat turns are the conversation's, read through its messages, not the owner's run listing.
+        if run.conversation_id is None:
+            item["GSI1PK"] = f"OWNER#{run.owner}#RUNS"
+            item["GSI1SK"] = f"{epoch(run.scheduled_for):010d}#{run.id}"
         if run.status in ACTIVE_STATUSES:
             item["active_shard"] = shard_of(run.task_id, self.due_shards)
             if run.active_until is None:

@@ -31,6 +31,20 @@ class IdempotencyClaim:
     request_hash: str
     resource_id: str
 
+    @classmethod
+    def for_request(
+        cls, owner: str, key: str | None, operation: str, payload: Mapping[str, Any], resource_id: str
+    ) -> IdempotencyClaim | None:
+        """The claim of a request under its key (None without one): the same operation
+        and payload hash alike, so only a true replay matches."""
+        if key is None:
+            return None
+        return cls(owner, key, request_hash({"operation": operation, "payload": payload}), resource_id)
+
+    def binding(self, resource_id: str) -> IdempotencyClaim:
+        """This claim for the resource the request creates, once its id is known."""
+        return IdempotencyClaim(self.owner, self.key, self.request_hash, resource_id)
+
 
 def request_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -42,39 +56,49 @@ def _now_epoch() -> int:
 
 class IdempotentWrites(StoreBase):
     def _write_with_idempotency(
-        self, put: dict[str, Any], idempotency: IdempotencyClaim | None, resource_id: str
+        self, writes: dict[str, Any] | list[dict[str, Any]], idempotency: IdempotencyClaim | None, resource_id: str
     ) -> str:
-        if idempotency is None:
-            self._client.put_item(**put["Put"])
+        """Write the items (transaction entries, the first the resource itself) all or
+        none, with the key's record when there is one."""
+        entries = [writes] if isinstance(writes, dict) else list(writes)
+        if idempotency is None and len(entries) == 1 and "Put" in entries[0]:
+            self._client.put_item(**entries[0]["Put"])
             return resource_id
-        record = {
-            **idempotency_key(idempotency.owner, idempotency.key),
-            "request_hash": idempotency.request_hash,
-            "resource_id": resource_id,
-            "expires_at": _now_epoch() + IDEMPOTENCY_TTL_SECONDS,
-        }
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    put,  # type: ignore[list-item]
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": record,  # type: ignore[typeddict-item]
-                            # An expired record (TTL deletes lazily) no longer binds the key.
-                            "ConditionExpression": "attribute_not_exists(PK) OR expires_at < :now",
-                            "ExpressionAttributeValues": {":now": _now_epoch()},
-                        }
-                    },
-                ]
+        if idempotency is not None:
+            record = {
+                **idempotency_key(idempotency.owner, idempotency.key),
+                "request_hash": idempotency.request_hash,
+                "resource_id": resource_id,
+                "expires_at": _now_epoch() + IDEMPOTENCY_TTL_SECONDS,
+            }
+            entries.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": record,
+                        # An expired record (TTL deletes lazily) no longer binds the key.
+                        "ConditionExpression": "attribute_not_exists(PK) OR expires_at < :now",
+                        "ExpressionAttributeValues": {":now": _now_epoch()},
+                    }
+                }
             )
+        try:
+            self._client.transact_write_items(TransactItems=entries)  # type: ignore[arg-type]
         except self._client.exceptions.TransactionCanceledException as error:
             reasons = error.response.get("CancellationReasons", [])
             codes = [reason.get("Code") for reason in reasons]
-            if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+            if idempotency is not None and len(codes) == len(entries) and codes[-1] == "ConditionalCheckFailed":
                 return self._replay(idempotency)
             raise
         return resource_id
+
+    def remembered_resource(self, claim: IdempotencyClaim) -> str | None:
+        """The resource an earlier request under this key created (None if none did,
+        or its record expired); IdempotencyKeyReused when that request was another."""
+        item = self._get(idempotency_key(claim.owner, claim.key))
+        if item is None or int(item.get("expires_at", 0)) < _now_epoch():
+            return None
+        return self._replay(claim)
 
     def _replay(self, claim: IdempotencyClaim) -> str:
         item = self._get(idempotency_key(claim.owner, claim.key))

@@ -1,6 +1,7 @@
 """Key layout and cursors (docs/architecture.md): a task and its runs and memory share
-the partition ``TASK#<id>``; the ``ByOwner`` index lists an owner's tasks and runs
-newest first; the sparse ``Due`` and ``Active`` indexes are sharded by task.
+the partition ``TASK#<id>``, a conversation and its messages ``CONV#<id>``; the ``ByOwner``
+index lists an owner's tasks, runs and conversations newest first; the sparse ``Due``
+and ``Active`` indexes are sharded by task.
 
 No writes here. A cursor is decoded only after it is proven to belong to the very
 listing it is presented to: anything else is a BadRequest (400), never a 500 and
@@ -45,6 +46,14 @@ def run_key(task_id: str, run_id: str) -> dict[str, str]:
 
 def memory_key(task_id: str, key: str) -> dict[str, str]:
     return {"PK": f"TASK#{task_id}", "SK": f"MEM#{key}"}
+
+
+def conversation_key(conversation_id: str) -> dict[str, str]:
+    return {"PK": f"CONV#{conversation_id}", "SK": "CONV"}
+
+
+def message_key(conversation_id: str, message_id: str) -> dict[str, str]:
+    return {"PK": f"CONV#{conversation_id}", "SK": f"MSG#{message_id}"}
 
 
 def idempotency_key(owner: str, key: str) -> dict[str, str]:

@@ -49,7 +49,8 @@ class TaskStore(IdempotentWrites):
     @translated
     def get_task(self, owner: str, task_id: str, *, include_deleted: bool = False) -> Task:
         item = self._get(task_key(task_id))
-        if item is None or item.get("owner") != owner:
+        # A conversation's chat task is not a task its owner can read or edit.
+        if item is None or item.get("owner") != owner or item.get("kind") is not None:
             raise NotFound(f"task {task_id} not found")
         if item.get("deleted_at") and not include_deleted:
             raise Gone(f"task {task_id} was deleted (its runs stay readable)")
@@ -114,7 +115,10 @@ class TaskStore(IdempotentWrites):
             else:
                 values[":next"], values[":shard"] = next_run_at, shard_of(task_id, self.due_shards)
                 sets += ["#next = :next", "#shard = :shard"]
-        condition = "attribute_exists(PK) AND #owner = :owner AND attribute_not_exists(deleted_at)"
+        condition = (
+            "attribute_exists(PK) AND #owner = :owner AND attribute_not_exists(deleted_at)"
+            " AND attribute_not_exists(kind)"
+        )
         if expected_version is not None:
             values[":expected"] = expected_version
             condition += " AND #version = :expected"
@@ -142,7 +146,7 @@ class TaskStore(IdempotentWrites):
     def _raise_task_condition(
         old: Mapping[str, Any] | None, owner: str, task_id: str, expected_version: int | None
     ) -> None:
-        if old is None or old.get("owner") != owner:
+        if old is None or old.get("owner") != owner or old.get("kind") is not None:
             raise NotFound(f"task {task_id} not found")
         if old.get("deleted_at"):
             raise Gone(f"task {task_id} was deleted")
