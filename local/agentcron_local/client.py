@@ -11,7 +11,7 @@ and the exit code, and the CLI decides how to show them.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,8 @@ RETRY_BACKOFF_FACTOR = 0.5
 RETRY_BACKOFF_MAX = 8.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Messages asked for per page when reading a conversation (the API's maximum).
+MESSAGES_PAGE = 200
 
 # Exit codes (documented in `agentcron --help`).
 EXIT_OK = 0
@@ -237,6 +239,68 @@ class Client:
                 )
             time.sleep(interval)
 
+    # ------------------------------------------------------------ conversations
+
+    def create_conversation(self, *, title: str | None, message: str | None, idempotency_key: str | None) -> Response:
+        """A new conversation; with ``message`` its first user message is posted and a chat turn queued."""
+        body = {key: value for key, value in (("title", title), ("message", message)) if value is not None}
+        return self.request("POST", "/v1/conversations", body=body, headers=_idempotency(idempotency_key))
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        document: dict[str, Any] = self.get(_conversation_path(conversation_id))
+        return document
+
+    def archive_conversation(self, conversation_id: str) -> dict[str, Any]:
+        document: dict[str, Any] = self.request("POST", _conversation_path(conversation_id, "/archive")).body
+        return document
+
+    def post_message(
+        self, conversation_id: str, text: str, *, reply_to: str | None, idempotency_key: str | None
+    ) -> Response:
+        """The user's message (202): it starts a chat turn, or answers the run that waits for input."""
+        body = {"text": text, **({"reply_to": reply_to} if reply_to else {})}
+        path = _conversation_path(conversation_id, "/messages")
+        return self.request("POST", path, body=body, headers=_idempotency(idempotency_key))
+
+    def messages(self, conversation_id: str, *, after: str | None = None) -> list[dict[str, Any]]:
+        """Every message posted after the message ``after`` (all of them without it), oldest first."""
+        path = _conversation_path(conversation_id, "/messages")
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self.get(path, {"after": after, "limit": MESSAGES_PAGE})
+            batch = page.get("items") or []
+            items.extend(batch)
+            if not batch or not page.get("has_more"):
+                return items
+            after = batch[-1]["id"]
+
+    def wait_for_message(
+        self,
+        conversation_id: str,
+        *,
+        after: str | None,
+        ends: Callable[[Mapping[str, Any]], bool],
+        interval: float,
+        timeout: float | None,
+        on_message: Callable[[dict[str, Any]], None],
+    ) -> dict[str, Any]:
+        """Poll the messages after ``after`` until one for which ``ends(message)`` holds, and return it;
+        ``on_message(message)`` for each message that arrives, that one included."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            for message in self.messages(conversation_id, after=after):
+                after = message["id"]
+                on_message(message)
+                if ends(message):
+                    return message
+            if deadline is not None and time.monotonic() >= deadline:
+                raise CliError(
+                    f"no answer in conversation {conversation_id} after {timeout:g} s",
+                    EXIT_WAIT_TIMEOUT,
+                    [f"it is posted there when it comes: agentcron conversations show {conversation_id}"],
+                )
+            time.sleep(interval)
+
 
 def retry_policy(methods: frozenset[str]) -> Retry:
     """Backoff on 429/5xx and failed connections for ``methods`` only; the last answer is returned."""
@@ -263,6 +327,14 @@ def retrying_session(methods: frozenset[str]) -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def _conversation_path(conversation_id: str, suffix: str = "") -> str:
+    return f"/v1/conversations/{segment(conversation_id)}{suffix}"
+
+
+def _idempotency(key: str | None) -> dict[str, str] | None:
+    return {"Idempotency-Key": key} if key else None
 
 
 def segment(value: str) -> str:

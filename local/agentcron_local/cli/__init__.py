@@ -1,10 +1,12 @@
 # PYTHON_ARGCOMPLETE_OK
 """``agentcron``: the developer CLI: the local stack, dev tokens, and a client of the HTTPS API.
 
-By command group, each in its module: ``tasks``, ``runs``, ``schedule`` (API groups declared as
-tables of actions, registry.py) and ``local`` (local, token, invoke, completion); shared parts:
-``context`` (a running API command), ``output`` (documents, tables, colour, spinner, errors),
-``views`` (how resources are shown), ``values`` (flag values), ``task_fields`` (task bodies).
+By command group, each in its module: ``tasks``, ``runs``, ``schedule``, ``conversations`` (API
+groups declared as tables of actions, registry.py; ``conversations`` also has ``chat``) and
+``local`` (local, token, invoke, completion); shared parts: ``context`` (a running API command),
+``output`` (documents, tables, colour, spinner, errors), ``views`` (how resources are shown;
+``thread``: conversations and their messages), ``values`` (flag values), ``task_fields`` (task
+bodies).
 Where the API is and which token to send: agentcron_local.endpoint; the HTTP calls:
 agentcron_local.client.
 """

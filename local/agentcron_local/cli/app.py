@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
-from agentcron_local.cli import local, runs, schedule, tasks  # noqa: F401 - each registers its commands
+from agentcron_local.cli import conversations, local, runs, schedule, tasks  # noqa: F401 - each registers its commands
 from agentcron_local.cli.context import output_format
 from agentcron_local.cli.output import STREAMS, emit, error_document, report
 from agentcron_local.cli.registry import COMMANDS, Runner, add_connection_options
@@ -54,7 +54,8 @@ exit codes:
   {EXIT_AUTH}  not authenticated or not allowed (401/403): get a token with `agentcron token`
   {EXIT_SERVER}  the API failed (5xx); `invoke`: the handler raised
   {EXIT_RUN_FAILED}  `runs watch`, `tasks run --wait`, `runs reply --wait`: the run ended FAILED, TIMED_OUT or CANCELLED
-  {EXIT_WAIT_TIMEOUT}  the same commands: still not finished when --timeout ran out
+     `chat --message`: the assistant's turn failed (or the run it answered ended so)
+  {EXIT_WAIT_TIMEOUT}  the same commands: still not finished (no answer) when --timeout ran out
 with --json or -o json|yaml a failure is also printed on stdout as {{"error": {{"message", "exit_code", ...}}}}.
 """
 
