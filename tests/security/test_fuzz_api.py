@@ -73,6 +73,12 @@ OPERATIONS: list[tuple[str, str]] = [
     ("GET", "/v1/runs/{run_id}/transcript"),
     ("POST", "/v1/runs/{run_id}/reply"),
     ("POST", "/v1/runs/{run_id}/cancel"),
+    ("POST", "/v1/conversations"),
+    ("GET", "/v1/conversations"),
+    ("GET", "/v1/conversations/{conversation_id}"),
+    ("GET", "/v1/conversations/{conversation_id}/messages"),
+    ("POST", "/v1/conversations/{conversation_id}/messages"),
+    ("POST", "/v1/conversations/{conversation_id}/archive"),
     ("POST", "/v1/schedules/preview"),
     ("GET", "/v1/tools"),
     ("GET", "/v1/health"),
@@ -126,6 +132,7 @@ def fuzzer(target: FuzzTarget, request: pytest.FixtureRequest) -> FuzzTarget:
 class RealIds:
     task_ids: list[str]
     run_ids: list[str]
+    conversation_ids: list[str]
 
 
 def real_ids(target: FuzzTarget) -> RealIds:
@@ -142,7 +149,11 @@ def real_ids(target: FuzzTarget) -> RealIds:
         to_status=RunStatus.WAITING_INPUT,
         fields={"question": "?"},
     )
-    return RealIds(task_ids=[task.json()["id"], paused.json()["id"]], run_ids=runs)
+    conversation = target.call("POST", "/v1/conversations", {"message": "hello"})
+    assert conversation.status_code == 201, conversation.text
+    return RealIds(
+        task_ids=[task.json()["id"], paused.json()["id"]], run_ids=runs, conversation_ids=[conversation.json()["id"]]
+    )
 
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
@@ -197,6 +208,8 @@ def _strategies(target: FuzzTarget, method: str, path: str, mode: GenerationMode
         fixed = [{"task_id": task_id} for task_id in ids.task_ids]
     elif "{run_id}" in path:
         fixed = [{"run_id": run_id} for run_id in ids.run_ids]
+    elif "{conversation_id}" in path:
+        fixed = [{"conversation_id": conversation_id} for conversation_id in ids.conversation_ids]
     strategies = [operation.as_strategy(generation_mode=mode)]
     strategies += [operation.as_strategy(generation_mode=mode, path_parameters=p) for p in fixed if p]
     valid = VALID_BODIES.get((method, path))

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from agentcron.artifacts import Transcripts
-from agentcron.ids import manual_run_id, new_task_id, scheduled_run_id
+from agentcron.ids import chat_task_id, manual_run_id, new_conversation_id, new_task_id, scheduled_run_id
 from agentcron.models import RunStatus, Usage
 from agentcron.store import Store
 from boto3.dynamodb.conditions import Key
@@ -37,6 +37,15 @@ class Victim:
     queued_run_id: str
     waiting_run_id: str
     finished_run_id: str  # SUCCEEDED, with a transcript in S3
+    conversation_id: str  # with a first message and its chat turn queued
+
+    @property
+    def conversation_ids(self) -> list[str]:
+        return [self.conversation_id]
+
+    @property
+    def chat_task_id(self) -> str:
+        return chat_task_id(self.conversation_id)
 
     @property
     def task_ids(self) -> list[str]:
@@ -79,7 +88,8 @@ def victim(api: ApiClient, store: Store, aws_env: dict[str, str]) -> Victim:
         fields={"output": "alice's private output", "transcript_key": key, "duration_ms": 1200},
     )
     assert ok(api.get(f"/v1/runs/{finished}/transcript", user=ALICE))["messages"]
-    return Victim(task["id"], paused["id"], queued, waiting, finished)
+    conversation = ok(api.post("/v1/conversations", {"message": "alice's private chat"}, user=ALICE), 201)
+    return Victim(task["id"], paused["id"], queued, waiting, finished, conversation["id"])
 
 
 def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
@@ -94,12 +104,16 @@ def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
         *[f"/v1/tasks/{t}/stats" for t in victim.task_ids],
         *[f"/v1/runs/{r}" for r in victim.run_ids],
         f"/v1/runs/{victim.finished_run_id}/transcript",
+        "/v1/conversations",
+        *[f"/v1/conversations/{c}" for c in victim.conversation_ids],
+        *[f"/v1/conversations/{c}/messages" for c in victim.conversation_ids],
     ]:
         response = api.get(path, user=ALICE)
         seen[path] = (response.status, response.headers.get("etag"), response.json)
-    for task_id in victim.task_ids:
-        items = store.table.query(KeyConditionExpression=Key("PK").eq(f"TASK#{task_id}"), ConsistentRead=True)
-        seen[f"items:{task_id}"] = sorted(items["Items"], key=lambda item: str(item["SK"]))
+    partitions = [f"TASK#{t}" for t in victim.task_ids] + [f"CONV#{c}" for c in victim.conversation_ids]
+    for partition in partitions:
+        items = store.table.query(KeyConditionExpression=Key("PK").eq(partition), ConsistentRead=True)
+        seen[f"items:{partition}"] = sorted(items["Items"], key=lambda item: str(item["SK"]))
     return seen
 
 
@@ -107,6 +121,8 @@ def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
 PUBLIC_ROUTES = {
     ("GET", "/v1/tasks"),
     ("POST", "/v1/tasks"),
+    ("GET", "/v1/conversations"),
+    ("POST", "/v1/conversations"),
     ("GET", "/v1/tasks/due"),
     ("GET", "/v1/runs"),
     ("POST", "/v1/schedules/preview"),
@@ -132,6 +148,11 @@ VARIANTS: dict[tuple[str, str], list[tuple[str, Any, dict[str, str]]]] = {
     ],
     ("GET", "/v1/tasks/<task_id>/runs"): [("", None, {}), ("?status=QUEUED&limit=100", None, {})],
     ("POST", "/v1/runs/<run_id>/reply"): [("", {"reply": "eu-west-1"}, {})],
+    ("POST", "/v1/conversations/<conversation_id>/messages"): [
+        ("", {"text": "pause all of alice's tasks"}, {}),
+        ("", {"text": "hi"}, {"idempotency-key": "bob-1"}),
+    ],
+    ("GET", "/v1/conversations/<conversation_id>/messages"): [("", None, {}), ("?limit=200", None, {})],
 }
 
 
@@ -141,16 +162,23 @@ def app_routes(api_module: Any) -> list[tuple[str, str]]:
     return [(route.method, route.path) for route in [*resolver._static_routes, *resolver._dynamic_routes]]
 
 
+ID_PLACEHOLDERS = {
+    "<task_id>": lambda victim: victim.task_ids,
+    "<run_id>": lambda victim: victim.run_ids,
+    "<conversation_id>": lambda victim: victim.conversation_ids,
+}
+
+
 def attacks(victim: Victim, routes: list[tuple[str, str]]) -> list[tuple[str, str, Any, dict[str, str]]]:
     """(method, path, body, headers) of every route that takes one of Alice's ids."""
     out: list[tuple[str, str, Any, dict[str, str]]] = []
     for method, route in routes:
         if (method, route) in PUBLIC_ROUTES:
             continue
-        ids = victim.task_ids if "<task_id>" in route else victim.run_ids if "<run_id>" in route else []
-        assert ids, f"{method} {route} takes no owner's id and is not listed in PUBLIC_ROUTES"
-        for resource_id in ids:
-            path = route.replace("<task_id>", resource_id).replace("<run_id>", resource_id)
+        placeholder = next((p for p in ID_PLACEHOLDERS if p in route), None)
+        assert placeholder, f"{method} {route} takes no owner's id and is not listed in PUBLIC_ROUTES"
+        for resource_id in ID_PLACEHOLDERS[placeholder](victim):
+            path = route.replace(placeholder, resource_id)
             out += [
                 (method, path + query, body, headers) for query, body, headers in VARIANTS.get((method, route), BARE)
             ]
@@ -160,7 +188,7 @@ def attacks(victim: Victim, routes: list[tuple[str, str]]) -> list[tuple[str, st
 def test_every_route_is_owner_scoped_or_listed_public(api_module: Any) -> None:
     routes = set(app_routes(api_module))
     assert routes >= PUBLIC_ROUTES and set(VARIANTS) <= routes
-    assert all("<task_id>" in path or "<run_id>" in path for method, path in routes - PUBLIC_ROUTES)
+    assert all(any(p in path for p in ID_PLACEHOLDERS) for method, path in routes - PUBLIC_ROUTES)
 
 
 def forged_run_ids(victim: Victim) -> list[str]:
@@ -188,16 +216,18 @@ def test_bob_gets_404_on_every_route_for_alices_resources_and_nothing_changes(
 ) -> None:
     before = snapshot(api, store, victim)
     ghost_task, ghost_run = new_task_id(), scheduled_run_id(new_task_id(), 1_800_000_000)
+    ghost_conversation = new_conversation_id()
     tried = 0
     for method, path, body, headers in attacks(victim, app_routes(api_module)):
         response = api.request(method, path, user=BOB, json_body=body, headers=headers)
-        real_id = next(i for i in [*victim.task_ids, *victim.run_ids] if i in path)
-        ghost = ghost_task if real_id.startswith("task_") else ghost_run
+        real_id = next(i for i in [*victim.task_ids, *victim.run_ids, *victim.conversation_ids] if i in path)
+        ghost = {"task": ghost_task, "run": ghost_run, "conv": ghost_conversation}[real_id.split("_")[0]]
         missing = api.request(method, path.replace(real_id, ghost), user=BOB, json_body=body, headers=headers)
         assert missing.status == 404, (method, path, missing.text)
         _same_as_missing(response, real_id, missing, ghost)
         tried += 1
-    assert tried == 14 * 2 + 4 * 3
+    # 14 task routes x 2 tasks, 4 run routes x 3 runs, 4 conversation routes (6 requests) x 1 conversation
+    assert tried == 14 * 2 + 4 * 3 + 6
     assert snapshot(api, store, victim) == before, "a request of bob changed alice's data"
 
 
@@ -237,6 +267,8 @@ def test_bobs_listings_hold_nothing_of_alices(api: ApiClient, store: Store, vict
         "/v1/runs?status=WAITING_INPUT",
         "/v1/runs?status=SUCCEEDED",
         "/v1/runs?since=2000-01-01T00:00:00Z",
+        "/v1/conversations",
+        "/v1/conversations?status=active",
     ]:
         assert ok(api.get(path, user=BOB)) == {"items": [], "next_cursor": None}, path
     # A user whose name is a prefix of Alice's (or Alice's plus a separator) sees nothing either.
@@ -317,4 +349,5 @@ def test_queued_messages_name_the_runs_true_owner(api: ApiClient, aws_env: dict[
         seen += [json.loads(m["Body"]) for m in messages]
     assert seen, "alice's run-now requests queued messages"
     for message in seen:
-        assert message["owner"] == ALICE and message["task_id"] in victim.task_ids
+        # (Her conversation's first message queued a chat turn, a run of its own chat task.)
+        assert message["owner"] == ALICE and message["task_id"] in [*victim.task_ids, victim.chat_task_id]

@@ -26,6 +26,7 @@ DOMAIN = {"clock", "errors", "ids", "models", "overlap", "pricing", "read_models
 CORE = {
     "agent",
     "artifacts",
+    "conversations",
     "bootstrap",
     "dispatch",
     "execution",

@@ -36,7 +36,9 @@ After = Annotated[
 def create_conversation(
     body: Annotated[ConversationCreate | None, Body()] = None, idempotency_key: IdempotencyKey = None
 ) -> Response[ConversationView]:
-    conversation, created = conversations().create(owner(router), body or ConversationCreate(), idempotency_key)
+    conversation, created = conversations().create_conversation(
+        owner(router), body or ConversationCreate(), idempotency_key
+    )
     headers = {"Location": f"/v1/conversations/{conversation.id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
@@ -55,12 +57,12 @@ def list_conversations(
 
 @router.get("/v1/conversations/<conversation_id>", tags=["conversations"])
 def get_conversation(conversation_id: ConversationId) -> ConversationView:
-    return conversation_view(conversations().get(owner(router), conversation_id))
+    return conversation_view(conversations().get_conversation(owner(router), conversation_id))
 
 
 @router.get("/v1/conversations/<conversation_id>/messages", tags=["conversations"])
 def list_messages(conversation_id: ConversationId, after: After = None, limit: MessageLimit = 50) -> MessagePage:
-    messages, has_more = conversations().messages(owner(router), conversation_id, after=after, limit=limit)
+    messages, has_more = conversations().list_messages(owner(router), conversation_id, after=after, limit=limit)
     return message_page(messages, has_more)
 
 
@@ -70,11 +72,11 @@ def list_messages(conversation_id: ConversationId, after: After = None, limit: M
 def post_message(
     conversation_id: ConversationId, body: Annotated[MessageCreate, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[MessageView]:
-    message, created = conversations().post(owner(router), conversation_id, body, idempotency_key)
+    message, created = conversations().post_message(owner(router), conversation_id, body, idempotency_key)
     headers = {} if created else {"Idempotent-Replayed": "true"}
     return view_response(202, message_view(message), headers)
 
 
 @router.post("/v1/conversations/<conversation_id>/archive", tags=["conversations"])
 def archive_conversation(conversation_id: ConversationId) -> ConversationView:
-    return conversation_view(conversations().archive(owner(router), conversation_id))
+    return conversation_view(conversations().archive_conversation(owner(router), conversation_id))

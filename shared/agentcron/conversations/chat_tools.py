@@ -274,7 +274,7 @@ class ChatTools:
             undo=Undo(method="DELETE", href=f"/v1/tasks/{task.id}"),
         )
         result = self._act(action, summary)
-        self.conversations.refresh(self.owner, self.conversation.id)
+        self.conversations.refresh_status(self.owner, self.conversation.id)
         return result
 
     def _update_task(self, call: ToolCall) -> ToolResult:

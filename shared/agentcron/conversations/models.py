@@ -5,6 +5,7 @@ keeps it) and stored, so listings can filter on it without reading every task.""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -22,7 +23,8 @@ MessageText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESS
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
-RunId = Annotated[str, StringConstraints(pattern=RUN_ID_RE.pattern)]
+# (Without the named groups: the pattern is also the OpenAPI document's, in JavaScript's dialect.)
+RunId = Annotated[str, StringConstraints(pattern=re.sub(r"\(\?P<\w+>", "(", RUN_ID_RE.pattern))]
 
 
 class ConversationStatus(StrEnum):

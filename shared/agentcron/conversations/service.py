@@ -59,7 +59,9 @@ class ConversationService:
 
     # ---- conversations ---------------------------------------------------
 
-    def create(self, owner: str, body: ConversationCreate, idempotency_key: str | None) -> tuple[Conversation, bool]:
+    def create_conversation(
+        self, owner: str, body: ConversationCreate, idempotency_key: str | None
+    ) -> tuple[Conversation, bool]:
         now = self.clock()
         conversation = Conversation(
             id=new_conversation_id(),
@@ -83,7 +85,7 @@ class ConversationService:
             self.tasks.enqueue(first[1])
         return conversation, True
 
-    def get(self, owner: str, conversation_id: str) -> Conversation:
+    def get_conversation(self, owner: str, conversation_id: str) -> Conversation:
         return self.store.get_conversation(owner, conversation_id)
 
     def list_conversations(
@@ -91,7 +93,7 @@ class ConversationService:
     ) -> Page[Conversation]:
         return self.store.list_conversations(owner, limit=limit, cursor=cursor, status=status)
 
-    def archive(self, owner: str, conversation_id: str) -> Conversation:
+    def archive_conversation(self, owner: str, conversation_id: str) -> Conversation:
         current = self.store.get_conversation(owner, conversation_id)
         return self.store.set_conversation_state(
             owner, conversation_id, status=ConversationStatus.ARCHIVED, waiting=current.waiting, archived=True
@@ -99,13 +101,13 @@ class ConversationService:
 
     # ---- messages --------------------------------------------------------
 
-    def messages(
+    def list_messages(
         self, owner: str, conversation_id: str, *, after: str | None, limit: int
     ) -> tuple[list[Message], bool]:
         self.store.get_conversation(owner, conversation_id)
         return self.store.list_messages(conversation_id, after=after, limit=min(limit, MAX_MESSAGES_PAGE))
 
-    def post(
+    def post_message(
         self, owner: str, conversation_id: str, body: MessageCreate, idempotency_key: str | None
     ) -> tuple[Message, bool]:
         """The user's message: it answers the waiting question it names (or the only
@@ -253,7 +255,7 @@ class ConversationService:
         self.post_system_message(message)
         return message
 
-    def refresh(self, owner: str, conversation_id: str) -> Conversation:
+    def refresh_status(self, owner: str, conversation_id: str) -> Conversation:
         """Derive the status from the conversation's tasks and their waiting runs, and store it."""
         conversation = self.store.get_conversation(owner, conversation_id)
         waiting: list[WaitingQuestion] = []
@@ -295,7 +297,7 @@ class ConversationService:
         if task.conversation_id is None or task.kind is not None:
             return
         try:
-            self.refresh(task.owner, task.conversation_id)
+            self.refresh_status(task.owner, task.conversation_id)
         except NotFound:
             pass
         except Exception:

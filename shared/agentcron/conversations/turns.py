@@ -143,7 +143,7 @@ class ConversationRuns:
         if conversation is None:
             return
         if self.conversations.post_run_report(conversation, run) is not None:
-            self.conversations.refresh(conversation.owner, conversation.id)
+            self.conversations.refresh_status(conversation.owner, conversation.id)
 
     def _post_turn_outcome(self, run: Run) -> None:
         conversation = self._conversation(run.conversation_id, run.owner)
