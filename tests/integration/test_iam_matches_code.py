@@ -122,6 +122,13 @@ def test_api_role_is_exactly_what_the_api_calls(
     api.post(f"/v1/tasks/{task['id']}/enable")
     api.delete(f"/v1/tasks/{task['id']}")
     api.post("/v1/schedules/preview", {"schedule": {"type": "manual"}})
+    conversation = api.post("/v1/conversations", {"message": "hello"}, headers={"idempotency-key": "c1"}).json
+    base = f"/v1/conversations/{conversation['id']}"
+    assert api.post(f"{base}/messages", {"text": "again"}, headers={"idempotency-key": "m1"}).status == 202
+    api.post(f"{base}/messages", {"text": "again"}, headers={"idempotency-key": "m1"})
+    api.get("/v1/conversations?status=active")
+    api.get(f"{base}/messages")
+    api.post(f"{base}/archive")
     assert ("dynamodb", "TransactWriteItems") in recorder.calls
     assert_role_matches(cfn, "ApiFunction", recorder.calls)
 
