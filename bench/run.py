@@ -29,6 +29,7 @@ from bench import support
 
 BENCHMARKS = {
     "lateness": "Start lateness",
+    "chat": "Chat turn latency",
     "cost": "Cost per scheduled run",
     "dispatcher": "Dispatcher",
     "coldstart": "Cold start and package size",
