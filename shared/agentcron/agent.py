@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 RECENT_RUNS_IN_PROMPT = 5
 SUMMARY_CHARS = 300
-WEB_SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
 
 
 class TemplateError(ValueError):
@@ -76,8 +75,8 @@ def tool_definitions(allowed: Sequence[str], catalogue: Sequence[ToolSpec] = TOO
     for tool in catalogue:
         if tool.name not in allowed:
             continue
-        if tool.kind == "server":
-            definitions.append(dict(WEB_SEARCH_TOOL))
+        if tool.server_definition is not None:
+            definitions.append(dict(tool.server_definition))
         else:
             definitions.append({"name": tool.name, "description": tool.description, "input_schema": tool.input_schema})
     return definitions

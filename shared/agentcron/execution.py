@@ -325,7 +325,7 @@ class RunExecutor:
                 attempt.prompt = prompt[:PROMPT_CHARS_STORED]
                 messages = [{"role": "user", "content": prompt}]
             system = system_blocks(task, self.now(), self._recent_runs(task, run))
-            tool_names, catalogue = list(task.agent.tools), TOOLS
+            tool_names, catalogue = task.agent.allowed(task.agent.tools), TOOLS
             tools = ClientTools(self.store, task, run.id, self.now, self.create_task, deadline=deadline)
         request = AgentRequest(
             model=task.agent.model,

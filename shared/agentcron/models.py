@@ -6,6 +6,7 @@ hostile input is a 422 naming the field, never a 500 or a giant item."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -122,11 +123,24 @@ class Policies(StrictInput):
     max_runs: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
+# A tool as the Messages API names it: a built-in, or a connector's `<connector>__<tool>`.
+ToolName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+
+
 class AgentConfig(StrictInput):
     model: Model = DEFAULT_MODEL
     max_turns: int = Field(default=10, ge=1, le=50)
     max_tokens: int = Field(default=4096, ge=1, le=64_000)
     tools: ToolList = Field(default_factory=list)
+    disallowed_tools: Annotated[list[ToolName], Field(max_length=200)] = Field(
+        default_factory=list,
+        description="Never offered to the model, whatever else allows them (deny wins): built-in or connected",
+    )
+
+    def allowed(self, names: Sequence[str]) -> list[str]:
+        """`names` without the denied ones."""
+        denied = set(self.disallowed_tools)
+        return [name for name in names if name not in denied]
 
 
 class NotifySettings(StrictInput):

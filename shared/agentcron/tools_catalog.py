@@ -15,6 +15,8 @@ class ToolSpec(BaseModel):
     kind: str  # "client": executed by the runner; "server": run by Anthropic
     description: str
     input_schema: dict[str, Any]
+    # A server tool's definition as the Messages API takes it (its versioned type).
+    server_definition: dict[str, Any] | None = None
 
 
 TOOLS: tuple[ToolSpec, ...] = (
@@ -88,6 +90,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         kind="server",
         description="Anthropic's server-side web search tool.",
         input_schema={},
+        server_definition={"type": "web_search_20250305", "name": "web_search", "max_uses": 5},
+    ),
+    ToolSpec(
+        name="code_execution",
+        kind="server",
+        description="Anthropic's server-side code execution: the model runs code in a sandbox Anthropic hosts.",
+        input_schema={},
+        server_definition={"type": "code_execution_20250825", "name": "code_execution"},
     ),
 )
 

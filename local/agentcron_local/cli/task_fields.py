@@ -16,7 +16,7 @@ from agentcron_local.cli.schedule import KIND_FLAG_NAMES, add_schedule_options, 
 from agentcron_local.cli.values import parse_duration, parse_var, read_json, read_text
 from agentcron_local.client import EXIT_USAGE, CliError
 
-TOOLS_HELP = "ask_user, web_fetch, remember, recall, schedule_followup, web_search"
+TOOLS_HELP = "ask_user, web_fetch, remember, recall, schedule_followup, web_search, code_execution"
 
 
 def parse_seconds(text: str) -> int:

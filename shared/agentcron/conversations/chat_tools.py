@@ -25,7 +25,7 @@ from agentcron.errors import AgentcronError, IdempotencyKeyReused
 from agentcron.models import PreviewRequest, Run, RunNowRequest, RunStatus, Task, TaskCreate, TaskPatch
 from agentcron.schedules import Schedule, describe
 from agentcron.service import Service
-from agentcron.tools_catalog import ToolSpec
+from agentcron.tools_catalog import TOOL_NAMES, ToolSpec
 
 OUTPUT_CHARS_SHOWN = 1_000
 LIST_LIMIT = 20
@@ -48,8 +48,7 @@ _TASK_FIELDS: dict[str, Any] = {
     "tools": {
         "type": "array",
         "items": {"type": "string"},
-        "description": "The tools the task's agent may use: ask_user, web_fetch, remember, recall, "
-        "schedule_followup, web_search",
+        "description": "The tools the task's agent may use: " + ", ".join(sorted(TOOL_NAMES)),
     },
     "variables": {"type": "object", "additionalProperties": {"type": "string"}},
 }
