@@ -22,6 +22,7 @@ line                           the fake
 ``tool: NAME {json}``          calls any offered tool NAME with that input; then quotes the result
 ``fail: STATUS xN``            answers HTTP STATUS to the run's first N requests
 ``sleep: SECONDS``             waits that long before every answer (cap 900 s)
+``usage: INPUT OUTPUT``        every answer reports these token counts (no cache tokens)
 =============================  ==============================================
 
 Rules, all deterministic:
@@ -99,7 +100,8 @@ TOOL_DIRECTIVES: dict[str, str] = {
     "followup": "schedule_followup",
 }
 # Lowercase keyword at the start of a line (indentation allowed), then a colon.
-_DIRECTIVE_LINE = re.compile(r"^\s*(ask|fetch|remember|recall|followup|tool|fail|sleep)\s*:\s*(.*?)\s*$")
+_DIRECTIVE_LINE = re.compile(r"^\s*(ask|fetch|remember|recall|followup|tool|fail|sleep|usage)\s*:\s*(.*?)\s*$")
+_USAGE_ARGS = re.compile(r"^(\d{1,9})\s+(\d{1,9})$")
 _TOOL_ARGS = re.compile(r"^([A-Za-z0-9_-]{1,64})\s+(\{.*\})$")
 TOOL_QUOTE_CHARS = 2000
 _FAIL_ARGS = re.compile(r"^(\d{3})(?:\s+x\s*(\d+))?$")
@@ -148,6 +150,8 @@ class Script:
     steps: tuple[ToolStep, ...] = ()
     fails: tuple[FailRule, ...] = ()
     sleep_seconds: float = 0.0
+    # (input, output) tokens every answer reports instead of the chars/4 count.
+    usage: tuple[int, int] | None = None
 
 
 def parse_directives(prompt: str) -> Script:
@@ -155,6 +159,7 @@ def parse_directives(prompt: str) -> Script:
     steps: list[ToolStep] = []
     fails: list[FailRule] = []
     sleep_seconds: float | None = None
+    usage: tuple[int, int] | None = None
     for line in prompt.splitlines():
         match = _DIRECTIVE_LINE.match(line)
         if match is None:
@@ -164,6 +169,10 @@ def parse_directives(prompt: str) -> Script:
             rule = _parse_fail(arg)
             if rule is not None:
                 fails.append(rule)
+        elif keyword == "usage":
+            tokens = _USAGE_ARGS.match(arg)
+            if tokens is not None and usage is None:
+                usage = (int(tokens.group(1)), int(tokens.group(2)))
         elif keyword == "sleep":
             seconds = _parse_sleep(arg)
             # The first sleep line wins, like the first of any repeated setting.
@@ -179,6 +188,7 @@ def parse_directives(prompt: str) -> Script:
         steps=tuple(steps),
         fails=tuple(fails),
         sleep_seconds=sleep_seconds or 0.0,
+        usage=usage,
     )
 
 
@@ -430,6 +440,16 @@ def _json_chars(value: Any) -> int:
     return len(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
 
+def _chosen_usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
+    """What a `usage:` directive asks every answer to report (budgets are tested with it)."""
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
+
+
 def _usage(body: dict[str, Any], output_content: list[dict[str, Any]]) -> dict[str, int]:
     """chars/4 of the request, split into cached prefix and the rest, as the API reports it.
 
@@ -569,7 +589,7 @@ def respond(body: dict[str, Any]) -> dict[str, Any]:
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": _usage(body, content),
+        "usage": _usage(body, content) if script.usage is None else _chosen_usage(*script.usage),
     }
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from agentcron.budgets import RunBudget
 from agentcron.models import QuestionKind, Run, RunStatus, Task, Usage
 from agentcron.observability import tracer
 from agentcron.tools_catalog import TOOLS, ToolSpec
@@ -185,6 +186,8 @@ class AgentRequest:
     tally: Tally = field(default_factory=Tally)
     # Where the allowed tools are described: a task's tools, or the chat assistant's.
     catalogue: Sequence[ToolSpec] = TOOLS
+    # What the run may spend (policies.max_cost_usd); None: no limit.
+    budget: RunBudget | None = None
 
 
 def with_cache_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -220,6 +223,18 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
         remaining = request.deadline - time.monotonic()
         if remaining <= 0:
             raise RunDeadlineExceeded(f"the run's timeout passed after {turn - 1} turn(s)")
+        stop_for_budget = request.budget.stop(usage, model) if request.budget is not None else None
+        if stop_for_budget is not None:
+            last = messages[-1] if messages and messages[-1]["role"] == "assistant" else None
+            return AgentOutcome.failed(
+                messages,
+                usage,
+                stop_for_budget.type,
+                stop_for_budget.message,
+                model=model,
+                turns=turn - 1,
+                output=_text_of(last["content"]) or None if last else None,
+            )
         kwargs: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,

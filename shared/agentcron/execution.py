@@ -39,6 +39,7 @@ from agentcron.agent import (
 )
 from agentcron.artifacts import Transcripts
 from agentcron.aws_errors import AWS_ERRORS
+from agentcron.budgets import run_budget
 from agentcron.errors import Conflict, NotFound, QueueUnavailable, StoreUnavailable
 from agentcron.models import (
     FINAL_STATUSES,
@@ -339,6 +340,7 @@ class RunExecutor:
             usage=attempt.usage,
             tally=attempt.tally,
             catalogue=catalogue,
+            budget=run_budget(task.policies),
         )
         return request, tools
 

@@ -121,6 +121,18 @@ class Policies(StrictInput):
     timeout_seconds: int = Field(default=300, ge=10, le=900)
     auto_pause_after_failures: int = Field(default=5, ge=1, le=100)
     max_runs: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_cost_usd: float | None = Field(
+        default=None,
+        # (A floor, not gt=0: DynamoDB numbers stop at 1e-130, and no run costs less than this.)
+        ge=0.0001,
+        le=10_000,
+        description="The most one run may spend on model tokens (estimated at list prices): the tool loop "
+        "stops there and the run fails with budget_exceeded",
+    )
+    unpriced_model: Literal["refuse", "allow"] = Field(
+        default="refuse",
+        description="With max_cost_usd, a model without a known price: refuse the run, or allow it unchecked",
+    )
 
 
 # A tool as the Messages API names it: a built-in, or a connector's `<connector>__<tool>`.

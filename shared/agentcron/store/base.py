@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from agentcron.models import ACTIVE_STATUSES, Run, Task
-from agentcron.store.dynamo import RETRIES, _ConditionFailed, is_condition_failure, plain
+from agentcron.store.dynamo import RETRIES, _ConditionFailed, is_condition_failure, plain, storable
 from agentcron.store.keys import QUEUED_GRACE_SECONDS, epoch, run_key, shard_of, task_key
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class StoreBase:
     # ---- item shapes -------------------------------------------------
 
     def task_item(self, task: Task) -> dict[str, Any]:
-        item: dict[str, Any] = task.model_dump(mode="json", exclude_none=True)
+        item: dict[str, Any] = storable(task.model_dump(mode="json", exclude_none=True))
         item.update(task_key(task.id))
         # A conversation's chat task is never listed (agentcron.conversations).
         if task.deleted_at is None and task.kind is None:

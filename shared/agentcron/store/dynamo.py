@@ -75,3 +75,15 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+def storable(value: Any) -> Any:
+    """The other way: boto3 refuses floats (a budget of 0.8 dollars); DynamoDB takes
+    Decimal, made from the float's shortest repr so 0.8 stays 0.8."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value

@@ -18,7 +18,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from agentcron.errors import Gone, NotFound, PreconditionFailed
 from agentcron.models import Task
-from agentcron.store.dynamo import _ConditionFailed, translated
+from agentcron.store.dynamo import _ConditionFailed, storable, translated
 from agentcron.store.idempotency import IdempotencyClaim, IdempotentWrites
 from agentcron.store.keys import shard_of, task_key
 from agentcron.store.paging import Page, owner_page
@@ -103,7 +103,7 @@ class TaskStore(IdempotentWrites):
             if value is None:
                 removes.append(f"#f{index}")
             else:
-                values[f":v{index}"] = value
+                values[f":v{index}"] = storable(value)
                 sets.append(f"#f{index} = :v{index}")
         for index, field in enumerate(remove):
             names[f"#r{index}"] = field
