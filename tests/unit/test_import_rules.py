@@ -22,7 +22,18 @@ API = FUNCTIONS / "api"
 
 # Each agentcron module (or package) in exactly one layer; a new module must be placed here.
 LIBRARIES = {"aws_errors", "config", "guarded_http", "lazy_client", "webhook_signatures"}
-DOMAIN = {"budgets", "clock", "errors", "ids", "models", "overlap", "pricing", "read_models", "schedules", "tools_catalog"}
+DOMAIN = {
+    "budgets",
+    "clock",
+    "errors",
+    "ids",
+    "models",
+    "overlap",
+    "pricing",
+    "read_models",
+    "schedules",
+    "tools_catalog",
+}
 CORE = {
     "agent",
     "artifacts",
