@@ -97,6 +97,27 @@ SECTION_FLAGS = (
     SectionFlag(
         "policies", "max_runs", "--max-runs", "stop after this many scheduled runs", {"type": int, "metavar": "N"}
     ),
+    SectionFlag(
+        "policies",
+        "max_cost_usd",
+        "--max-cost",
+        "the most one run may spend on model tokens, in USD (e.g. 0.50)",
+        {"type": float, "metavar": "USD"},
+    ),
+    SectionFlag(
+        "policies",
+        "unpriced_model",
+        "--unpriced-model",
+        "with --max-cost, a model without a known price: refuse the run or allow it unchecked",
+        {"choices": ("refuse", "allow")},
+    ),
+    SectionFlag(
+        "agent",
+        "disallowed_tools",
+        "--deny-tool",
+        "never offer this tool, built-in or a connector's (repeat; deny wins)",
+        {"action": "append", "metavar": "NAME"},
+    ),
     SectionFlag("notify", "webhook_url", "--webhook", "POST each finished run here (https)", {"metavar": "URL"}),
 )
 
