@@ -124,6 +124,11 @@ class RunView(View):
         "each, every answer and every tool-result turn; 0 when the run never got an answer"
     )
     total_tool_calls: int = Field(description="Tool calls the model made over all attempts (client and server tools)")
+    notified: bool | None = Field(
+        default=None, description="Whether the run notified its owner (the task's notify.when); null before it ends"
+    )
+    notify_reason: str | None = Field(default=None, description="Why it did or did not notify")
+    notify_message: str | None = Field(default=None, description="What the agent told notify_user to say")
     links: dict[str, Link] = Field(alias="_links")
 
 

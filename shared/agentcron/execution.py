@@ -53,6 +53,7 @@ from agentcron.models import (
     Usage,
 )
 from agentcron.notifications import RunEvents
+from agentcron.notify_policy import NotifyDecision, decide
 from agentcron.observability import RUN_OUTCOME_METRICS, logger, metrics, tracer
 from agentcron.overlap import asked_by_owner, holder_of
 from agentcron.queue import RunMessage, RunQueue
@@ -60,7 +61,7 @@ from agentcron.schedules import to_epoch
 from agentcron.secrets import MissingApiKey
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
 from agentcron.tools.client_tools import ClientTools
-from agentcron.tools_catalog import TOOLS, ToolSpec
+from agentcron.tools_catalog import NOTIFY_TOOL, TOOLS, ToolSpec
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
@@ -169,6 +170,8 @@ class Attempt:
     # What bounds the budget: the task's timeout, or the Lambda's own time left.
     limit: str = ""
     tally: Tally = field(default_factory=Tally)
+    # notify_user's messages in this attempt (notify.when agent_decides).
+    notifications: list[str] = field(default_factory=list)
 
     def record(self, status: RunStatus, error: tuple[str, str] | None, finished_at: datetime) -> dict[str, Any]:
         """The run's fields that keep this attempt: its entry in `attempts`
@@ -327,7 +330,17 @@ class RunExecutor:
                 messages = [{"role": "user", "content": prompt}]
             system = system_blocks(task, self.now(), self._recent_runs(task, run))
             tool_names, catalogue = task.agent.allowed(task.agent.tools), TOOLS
-            tools = ClientTools(self.store, task, run.id, self.now, self.create_task, deadline=deadline)
+            if task.notify.when == "agent_decides":
+                tool_names, catalogue = [*tool_names, NOTIFY_TOOL.name], (*TOOLS, NOTIFY_TOOL)
+            tools = ClientTools(
+                self.store,
+                task,
+                run.id,
+                self.now,
+                self.create_task,
+                deadline=deadline,
+                notifications=attempt.notifications,
+            )
         request = AgentRequest(
             model=task.agent.model,
             max_tokens=task.agent.max_tokens,
@@ -438,6 +451,10 @@ class RunExecutor:
         }
         if status in FINAL_STATUSES:
             fields["finished_at"] = now.isoformat()
+            fields.update(self._notify_decision(attempt, status, output).fields())
+        elif attempt.notifications:
+            # Kept across the wait: the reply starts a new attempt.
+            fields["notify_message"] = "\n".join(attempt.notifications)
         optional = {"prompt": attempt.prompt, "transcript_key": transcript_key, "reason": reason}
         fields.update({name: value for name, value in optional.items() if value is not None})
         if output is not None:
@@ -453,6 +470,15 @@ class RunExecutor:
         if error is None:
             remove.append("error")
         return self._settle(run, status, fields=fields, remove=remove, from_status=RunStatus.RUNNING, task=attempt.task)
+
+    def _notify_decision(self, attempt: Attempt, status: RunStatus, output: str | None) -> NotifyDecision:
+        task, run = attempt.task, attempt.run
+        previous = None
+        if task.notify.when == "on_change" and status == RunStatus.SUCCEEDED:
+            page = self.store.list_task_runs(task.owner, task.id, limit=5, cursor=None, status=RunStatus.SUCCEEDED)
+            previous = next((r for r in page.items if r.id != run.id), None)
+        said = [*([run.notify_message] if run.notify_message else []), *attempt.notifications]
+        return decide(task, status, output, previous, "\n".join(said) if said else None)
 
     def _settle(
         self,

@@ -155,12 +155,20 @@ class AgentConfig(StrictInput):
         return [name for name in names if name not in denied]
 
 
+NotifyWhen = Literal["always", "on_failure", "on_change", "agent_decides"]
+
+
 class NotifySettings(StrictInput):
     """A task's notification settings as stored and shown. The address rules belong to
     input (`Notify`): one checked when it was written is never refused when read back
     (the local stack's inbox port, say, is a different one after a restart)."""
 
     webhook_url: AnyHttpUrl | None = None
+    when: NotifyWhen = Field(
+        default="always",
+        description="When a run notifies (the webhook and a `Run Notified` event): every run; failed runs; "
+        "a result that differs from the last successful run's; or when the agent calls notify_user",
+    )
 
 
 class Notify(NotifySettings):
@@ -366,6 +374,10 @@ class Run(StoredModel):
     # A chat turn's conversation and the user message it answers.
     conversation_id: str | None = None
     message_id: str | None = None
+    # Whether the run notified its owner (notify.when), why, and the agent's own words.
+    notified: bool | None = None
+    notify_reason: str | None = None
+    notify_message: str | None = None
 
     def attempts_with(self, ended: RunAttempt) -> list[dict[str, Any]]:
         """The `attempts` to store once `ended` is over: the newest ATTEMPTS_KEPT, as item values."""

@@ -1,6 +1,7 @@
 """Run events: on the application's EventBridge bus, so users route them with
 their own rules (detail-type `Run Succeeded` / `Run Failed` / `Run Waiting For
-Input`, and `Task Auto-Paused` when failures pause a task), and to a task's own
+Input`, `Task Auto-Paused` when failures pause a task, and `Run Notified` under a
+notify.when other than always), and to a task's own
 webhook when it names one.
 
 The webhook gets the event as an EventBridge rule target would (the envelope
@@ -44,6 +45,7 @@ DETAIL_TYPES = {
     RunStatus.WAITING_INPUT: "Run Waiting For Input",
 }
 TASK_AUTO_PAUSED = "Task Auto-Paused"
+RUN_NOTIFIED = "Run Notified"
 OUTPUT_CHARS_IN_EVENT = 2000
 WEBHOOK_USER_AGENT = "agentcron-webhook/1"
 # The receiver's answer is not used; read a little of it so the connection closes cleanly.
@@ -183,10 +185,19 @@ class RunEvents:
         return self._client.get()
 
     def publish(self, run: Run, task: Task | None = None) -> None:
+        """The run's status event on the bus, always (it is the audit stream users route);
+        to the webhook too under notify.when always, and for a question (it needs an
+        answer). Under the other notify.when settings, a run that notified
+        (agentcron.notify_policy) emits `Run Notified`, to the bus and the webhook: under
+        always the status event is the notification already."""
         detail_type = DETAIL_TYPES.get(run.status)
         if detail_type is None:
             return
-        self._emit(detail_type, event_detail(run), task)
+        always = task is None or task.notify.when == "always"
+        self._emit(detail_type, event_detail(run), task if always or run.status == RunStatus.WAITING_INPUT else None)
+        if run.notified and not always:
+            detail = {**event_detail(run), "reason": run.notify_reason, "message": run.notify_message}
+            self._emit(RUN_NOTIFIED, detail, task)
 
     def publish_auto_pause(self, task: Task, *, reason: str, consecutive_failures: int, last_run: Run) -> None:
         """The task stopped itself: its owner has to act (fix and resume), so say so where

@@ -101,4 +101,20 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
 )
 
+# Offered by the runner itself to a task whose notify.when is agent_decides (never listed in agent.tools).
+NOTIFY_TOOL = ToolSpec(
+    name="notify_user",
+    kind="client",
+    description="Notify the task's owner now, with a short message: call it only when the owner asked to be "
+    "told about what you found (e.g. a price below their limit). Without a call, nobody is notified.",
+    input_schema={
+        "type": "object",
+        "properties": {
+            "message": {"type": "string", "maxLength": 2000},
+            "importance": {"type": "string", "enum": ["low", "normal", "high"], "default": "normal"},
+        },
+        "required": ["message"],
+    },
+)
+
 TOOL_NAMES: frozenset[str] = frozenset(tool.name for tool in TOOLS)

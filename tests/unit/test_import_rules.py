@@ -28,6 +28,7 @@ DOMAIN = {
     "errors",
     "ids",
     "models",
+    "notify_policy",
     "overlap",
     "pricing",
     "read_models",

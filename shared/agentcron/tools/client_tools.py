@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -24,6 +24,7 @@ MAX_VALUE_CHARS = 4000
 MAX_FOLLOWUPS_PER_TASK = 10
 FOLLOWUP_DELAY_RANGE = (60, 7 * 24 * 3600)
 FETCH_TIMEOUT_SECONDS = 10.0
+MAX_NOTIFY_CHARS = 2000
 
 # (owner, body, idempotency key) -> the created task; the service's create_task.
 CreateTask = Callable[[str, TaskCreate, str], Task]
@@ -38,6 +39,8 @@ class ClientTools:
     create_task: CreateTask
     # time.monotonic() by which the run must end: a tool may not run past it.
     deadline: float | None = None
+    # What the agent asked notify_user to tell the owner (notify.when agent_decides).
+    notifications: list[str] = field(default_factory=list)
 
     def __call__(self, call: ToolCall) -> ToolResult:
         handler = {
@@ -45,6 +48,7 @@ class ClientTools:
             "recall": self.recall,
             "web_fetch": self.web_fetch,
             "schedule_followup": self.schedule_followup,
+            "notify_user": self.notify_user,
         }.get(call.name)
         if handler is None:
             return ToolResult(f"tool {call.name!r} cannot be run here", is_error=True)
@@ -79,6 +83,14 @@ class ClientTools:
         result = fetch(str(call.input["url"]), timeout_seconds=timeout)
         note = " (truncated)" if result.truncated else ""
         return ToolResult(f"HTTP {result.status} {result.content_type}{note}\n{result.text}")
+
+    def notify_user(self, call: ToolCall) -> ToolResult:
+        message = str(call.input["message"]).strip()[:MAX_NOTIFY_CHARS]
+        if not message:
+            return ToolResult("message must not be empty", is_error=True)
+        importance = str(call.input.get("importance") or "normal")
+        self.notifications.append(message if importance == "normal" else f"[{importance}] {message}")
+        return ToolResult("The owner will be notified with this message when the run ends.")
 
     def schedule_followup(self, call: ToolCall) -> ToolResult:
         delay = int(call.input["delay_seconds"])
