@@ -57,6 +57,9 @@ class TaskView(View):
     next_run_at: datetime | None
     next_runs: list[datetime] | None = Field(default=None, description="The next occurrences (only on GET of one task)")
     last_run: RunSummary | None
+    output_schema: dict[str, Any] | None = Field(
+        default=None, description="The JSON Schema each run's structured `result` validates against"
+    )
     conversation_id: str | None = Field(
         default=None, description="The conversation it was created in: its runs report there"
     )
@@ -124,6 +127,9 @@ class RunView(View):
         "each, every answer and every tool-result turn; 0 when the run never got an answer"
     )
     total_tool_calls: int = Field(description="Tool calls the model made over all attempts (client and server tools)")
+    result: dict[str, Any] | None = Field(
+        default=None, description="The structured result (the task's output_schema), once the run succeeded"
+    )
     notified: bool | None = Field(
         default=None, description="Whether the run notified its owner (the task's notify.when); null before it ends"
     )
@@ -240,6 +246,7 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_sec
             "version",
             "last_run",
             "conversation_id",
+            "output_schema",
             "created_at",
             "updated_at",
         }

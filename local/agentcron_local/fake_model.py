@@ -33,6 +33,8 @@ Rules, all deterministic:
   in a new Lambda invocation) continues exactly where it stopped.
 - The final text has one line per completed step (e.g. ``Answer received:
   yes``); with a single ``ask:`` it is exactly ``Answer received: REPLY``.
+- ``tool_choice`` ``{"type": "tool", "name": NAME}`` makes the answer a call of
+  NAME, with the input of the script's ``tool: NAME`` line if it has one, else ``{}``.
 - A tool not offered in the request's ``tools`` (or ``tool_choice`` none) is
   never called: the turn ends with ``Tool NAME is not available to this task``.
 - A last ``tool_result`` with ``is_error: true`` ends the turn at once, the
@@ -543,7 +545,16 @@ def respond(body: dict[str, Any]) -> dict[str, Any]:
     content: list[dict[str, Any]]
     stop_reason = "end_turn"
     next_index = len(results)
-    if _ends_with_tool_error(messages):
+    forced = body.get("tool_choice")
+    if isinstance(forced, dict) and forced.get("type") == "tool" and forced.get("name") in _offered_tools(body):
+        # tool_choice names the tool: the API makes the model call it (with what the script gives it).
+        name = forced["name"]
+        given = next((step.input for step in script.steps if step.tool == name), {})
+        content = [
+            {"type": "tool_use", "id": _stable_id("toolu_", key, "forced", len(messages)), "name": name, "input": given}
+        ]
+        stop_reason = "tool_use"
+    elif _ends_with_tool_error(messages):
         # A real model would read the error and stop; quoting it makes the runner's error path visible.
         lines = [_describe(result) for result in done]
         if len(results) > len(done):

@@ -8,6 +8,7 @@ it classifies them, and the runner lets the queue do the backoff.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -19,12 +20,15 @@ from zoneinfo import ZoneInfo
 from agentcron.budgets import RunBudget
 from agentcron.models import QuestionKind, Run, RunStatus, Task, Usage
 from agentcron.observability import tracer
+from agentcron.structured_results import FINAL_RESULT, final_result_tool, result_errors, schema_errors
 from agentcron.tools_catalog import TOOLS, ToolSpec
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
 
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# {{last_result}} (all of it) or {{last_result.field.inner}}
+_LAST_RESULT = re.compile(r"\{\{\s*last_result((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 RECENT_RUNS_IN_PROMPT = 5
 SUMMARY_CHARS = 300
 
@@ -33,8 +37,20 @@ class TemplateError(ValueError):
     """The prompt names a variable neither the task nor the run defines."""
 
 
-def render_prompt(template: str, defaults: dict[str, str], overrides: dict[str, str]) -> str:
+class OutputSchemaInvalid(ValueError):
+    """The task's output_schema is not a valid JSON Schema: no result could be checked."""
+
+
+def render_prompt(
+    template: str,
+    defaults: dict[str, str],
+    overrides: dict[str, str],
+    last_result: dict[str, Any] | None = None,
+) -> str:
+    """The prompt with its {{variables}}, and {{last_result.field}} from the task's last
+    structured result (empty before there is one, or where the result has no such field)."""
     values = {**defaults, **overrides}
+    template = _LAST_RESULT.sub(lambda match: _field_of(last_result, match[1]), template)
     missing = sorted({name for name in _VARIABLE.findall(template) if name not in values})
     if missing:
         raise TemplateError(
@@ -42,6 +58,15 @@ def render_prompt(template: str, defaults: dict[str, str], overrides: dict[str, 
             "variables nor the run's define it"
         )
     return _VARIABLE.sub(lambda match: values[match[1]], template)
+
+
+def _field_of(result: dict[str, Any] | None, path: str | None) -> str:
+    value: Any = result
+    for name in (path or "").split(".")[1:] if path else []:
+        value = value.get(name) if isinstance(value, dict) else None
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def task_timezone(task: Task) -> str:
@@ -106,6 +131,7 @@ class AgentOutcome:
     messages: list[dict[str, Any]]
     usage: Usage
     output: str | None = None
+    result: dict[str, Any] | None = None
     question: str | None = None
     question_kind: QuestionKind | None = None
     question_options: list[str] | None = None
@@ -188,6 +214,8 @@ class AgentRequest:
     catalogue: Sequence[ToolSpec] = TOOLS
     # What the run may spend (policies.max_cost_usd); None: no limit.
     budget: RunBudget | None = None
+    # The task's output_schema: the run ends by calling final_result with a result that fits it.
+    output_schema: dict[str, Any] | None = None
 
 
 def with_cache_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -216,9 +244,16 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
     Model errors propagate (the runner classifies them); the deadline raises
     RunDeadlineExceeded."""
     messages = request.messages
+    schema = request.output_schema
+    if schema is not None and (problems := schema_errors(schema)):
+        raise OutputSchemaInvalid("the task's output_schema is not a valid JSON Schema: " + "; ".join(problems))
+    allowed = [*request.tools, FINAL_RESULT] if schema is not None else request.tools
     tools = tool_definitions(request.tools, request.catalogue)
+    if schema is not None:
+        tools.append(tool_definitions([FINAL_RESULT], [final_result_tool(schema)])[0])
     usage = request.usage
     model = request.model
+    forced = False
     for turn in range(1, request.max_turns + 1):
         remaining = request.deadline - time.monotonic()
         if remaining <= 0:
@@ -246,6 +281,8 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
         }
         if tools:
             kwargs["tools"] = tools
+        if forced:
+            kwargs["tool_choice"] = {"type": "tool", "name": FINAL_RESULT}
         response = client.messages.create(**kwargs)
         _add_usage(usage, response.usage)
         model = response.model
@@ -258,6 +295,16 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
             request.tally.messages += 1
         request.tally.add_answer(content)
         stop = response.stop_reason
+        if stop in ("end_turn", "stop_sequence") and schema is not None:
+            if forced:
+                return AgentOutcome.failed(
+                    messages, usage, "no_result", "the agent did not give a result", model=model, turns=turn
+                )
+            # Claude answered in prose: ask once more, this time for the result itself.
+            messages.append({"role": "user", "content": f"Now give the result by calling {FINAL_RESULT}."})
+            request.tally.messages += 1
+            forced = True
+            continue
         if stop in ("end_turn", "stop_sequence"):
             return AgentOutcome(RunStatus.SUCCEEDED, messages, usage, output=_text_of(content), model=model, turns=turn)
         if stop == "max_tokens":
@@ -298,6 +345,9 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
                 turns=turn,
                 output=_text_of(content) or None,
             )
+        final = next((c for c in calls if c.name == FINAL_RESULT), None) if schema is not None else None
+        if final is not None:
+            return _structured_outcome(final, schema or {}, messages, usage, model, turn, _text_of(content))
         question = next((c for c in calls if c.name == "ask_user" and "ask_user" in request.tools), None)
         if question is not None:
             kind, options = question_kind(question.input)
@@ -313,7 +363,7 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
             )
         results = []
         for call in calls:
-            if call.name not in request.tools:
+            if call.name not in allowed:
                 # The allow-list is enforced here, whatever the model asks for.
                 result = ToolResult(f"tool {call.name!r} is not allowed for this task", is_error=True)
             else:
@@ -331,6 +381,36 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
         model=model,
         turns=request.max_turns,
     )
+
+
+def _structured_outcome(
+    call: ToolCall,
+    schema: dict[str, Any],
+    messages: list[dict[str, Any]],
+    usage: Usage,
+    model: str,
+    turn: int,
+    text: str,
+) -> AgentOutcome:
+    """The run's result, as final_result gave it: SUCCEEDED when it fits the schema, else
+    FAILED with the validation errors (the result is kept in the transcript)."""
+    # The call is answered in the transcript, so a resumed or inspected conversation stays valid.
+    messages.append(
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "Result received."}]}
+    )
+    errors = result_errors(schema, call.input)
+    if errors:
+        return AgentOutcome.failed(
+            messages,
+            usage,
+            "result_invalid",
+            "the result does not fit the task's output_schema: " + "; ".join(errors),
+            model=model,
+            turns=turn,
+            output=text or None,
+        )
+    output = text or json.dumps(call.input, ensure_ascii=False)
+    return AgentOutcome(RunStatus.SUCCEEDED, messages, usage, output=output, result=call.input, model=model, turns=turn)
 
 
 def question_kind(call_input: dict[str, Any]) -> tuple[QuestionKind, list[str] | None]:

@@ -28,6 +28,7 @@ from agentcron.agent import (
     RECENT_RUNS_IN_PROMPT,
     AgentOutcome,
     AgentRequest,
+    OutputSchemaInvalid,
     RunDeadlineExceeded,
     Tally,
     TemplateError,
@@ -136,6 +137,8 @@ def classify_error(error: Exception) -> AttemptError:
         return model_error
     if isinstance(error, TemplateError):
         return AttemptError("template_error", str(error), transient=False)
+    if isinstance(error, OutputSchemaInvalid):
+        return AttemptError("output_schema_invalid", str(error), transient=False)
     if isinstance(error, MissingApiKey):
         # An operator's mistake: retrying cannot fix it, the message says what to do.
         return AttemptError("configuration_error", str(error), transient=False)
@@ -325,7 +328,7 @@ class RunExecutor:
             if run.reply is not None and run.transcript_key:
                 messages = answer_pending_question(self.transcripts.load(run.transcript_key), run.reply)
             else:
-                prompt = render_prompt(task.prompt, task.variables, run.variables)
+                prompt = render_prompt(task.prompt, task.variables, run.variables, self._last_result(task, run))
                 attempt.prompt = prompt[:PROMPT_CHARS_STORED]
                 messages = [{"role": "user", "content": prompt}]
             system = system_blocks(task, self.now(), self._recent_runs(task, run))
@@ -354,8 +357,17 @@ class RunExecutor:
             tally=attempt.tally,
             catalogue=catalogue,
             budget=run_budget(task.policies),
+            output_schema=task.output_schema if task.kind is None else None,
         )
         return request, tools
+
+    def _last_result(self, task: Task, run: Run) -> dict[str, Any] | None:
+        """The structured result of the task's last successful run, for {{last_result.field}}
+        (read only when the prompt asks for it)."""
+        if "last_result" not in task.prompt:
+            return None
+        page = self.store.list_task_runs(task.owner, task.id, limit=20, cursor=None, status=RunStatus.SUCCEEDED)
+        return next((r.result for r in page.items if r.id != run.id and r.result is not None), None)
 
     def _recent_runs(self, task: Task, run: Run) -> list[Run]:
         """The task's last runs that got an answer or an error (skipped or
@@ -382,6 +394,7 @@ class RunExecutor:
             attempt,
             outcome.status,
             output=outcome.output,
+            result=outcome.result,
             error=error,
             transcript_key=transcript,
             model=outcome.model,
@@ -433,6 +446,7 @@ class RunExecutor:
         status: RunStatus,
         *,
         output: str | None = None,
+        result: dict[str, Any] | None = None,
         question: str | None = None,
         question_kind: str | None = None,
         question_options: list[str] | None = None,
@@ -459,6 +473,8 @@ class RunExecutor:
         fields.update({name: value for name, value in optional.items() if value is not None})
         if output is not None:
             fields["output"] = output[:OUTPUT_CHARS_STORED]
+        if result is not None:
+            fields["result"] = result
         if status == RunStatus.WAITING_INPUT:
             fields["question"] = question or ""
             fields["question_kind"] = question_kind or "free_text"

@@ -6,6 +6,7 @@ hostile input is a 422 naming the field, never a 500 or a giant item."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -60,7 +61,25 @@ def _known_tools(value: list[str]) -> list[str]:
     return value
 
 
+MAX_OUTPUT_SCHEMA_CHARS = 20_000
+
+
+def _object_schema(value: dict[str, Any]) -> dict[str, Any]:
+    """The result is given as a tool's input, and the Messages API takes only object schemas
+    there; the runner checks results with jsonschema (the API does not load it)."""
+    if value.get("type") != "object":
+        raise ValueError('must be a JSON Schema for an object: {"type": "object", "properties": {...}}')
+    if len(json.dumps(value)) > MAX_OUTPUT_SCHEMA_CHARS:
+        raise ValueError(f"must be at most {MAX_OUTPUT_SCHEMA_CHARS} characters as JSON")
+    return value
+
+
 Variables = Annotated[dict[VariableName, VariableValue], AfterValidator(_bounded_variables)]
+OutputSchema = Annotated[
+    dict[str, Any],
+    AfterValidator(_object_schema),
+    Field(description="A JSON Schema (type object) the run's structured `result` must validate against"),
+]
 ToolList = Annotated[list[str], Field(max_length=len(TOOL_NAMES)), AfterValidator(_known_tools)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
 
@@ -194,6 +213,7 @@ class TaskCreate(StrictInput):
     agent: AgentConfig = Field(default_factory=AgentConfig)
     notify: Notify = Field(default_factory=Notify)
     tags: Tags = Field(default_factory=list)
+    output_schema: OutputSchema | None = None
 
 
 class TaskPatch(StrictInput):
@@ -210,6 +230,7 @@ class TaskPatch(StrictInput):
     agent: AgentConfig | None = None
     notify: Notify | None = None
     tags: Tags | None = None
+    output_schema: OutputSchema | None = None
 
     NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "prompt", "schedule", "policies", "agent", "variables", "tags")
 
@@ -284,6 +305,7 @@ class Task(StoredModel):
     agent: AgentConfig = Field(default_factory=AgentConfig)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     tags: list[str] = Field(default_factory=list)
+    output_schema: dict[str, Any] | None = None
     version: int = 1
     next_run_at: int | None = None
     last_run: RunSummary | None = None
@@ -374,6 +396,8 @@ class Run(StoredModel):
     # A chat turn's conversation and the user message it answers.
     conversation_id: str | None = None
     message_id: str | None = None
+    # The structured result (the task's output_schema), as the agent gave it and it validated.
+    result: dict[str, Any] | None = None
     # Whether the run notified its owner (notify.when), why, and the agent's own words.
     notified: bool | None = None
     notify_reason: str | None = None

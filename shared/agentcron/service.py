@@ -156,7 +156,7 @@ class Service:
         for name in patch.model_fields_set:
             value = getattr(patch, name)
             if value is None:  # only the clearable fields may be null (the model checks)
-                value = "" if name == "description" else {}
+                value = "" if name == "description" else None if name == "output_schema" else {}
             changes[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
         if patch.notify is not None and patch.notify.webhook_url and current.webhook_secret is None:
             changes["webhook_secret"] = new_webhook_secret()

@@ -19,7 +19,7 @@ from agentcron.errors import Conflict, NotFound
 from agentcron.ids import scheduled_run_id, task_id_of_run
 from agentcron.models import ACTIVE_STATUSES, Run, RunStatus
 from agentcron.store import paging
-from agentcron.store.dynamo import _ConditionFailed, translated
+from agentcron.store.dynamo import _ConditionFailed, storable, translated
 from agentcron.store.idempotency import IdempotencyClaim
 from agentcron.store.keys import epoch, run_key, shard_of
 from agentcron.store.paging import Page, owner_page, query_page
@@ -139,7 +139,7 @@ class RunStore(TaskStore):
         sets = ["#status = :to"]
         for index, (field, value) in enumerate((fields or {}).items()):
             names[f"#f{index}"] = field
-            values[f":v{index}"] = value
+            values[f":v{index}"] = storable(value)
             sets.append(f"#f{index} = :v{index}")
         removes = [f"#r{index}" for index, _ in enumerate(remove)]
         names.update({f"#r{index}": field for index, field in enumerate(remove)})
