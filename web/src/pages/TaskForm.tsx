@@ -28,6 +28,7 @@ interface Draft {
   auto_pause_after_failures: string;
   max_runs: string;
   webhook_url: string;
+  notify_when: "always" | "on_failure" | "on_change" | "agent_decides";
 }
 
 function draftFromTask(task?: Task): Draft {
@@ -50,6 +51,7 @@ function draftFromTask(task?: Task): Draft {
     auto_pause_after_failures: String(task?.policies.auto_pause_after_failures ?? ""),
     max_runs: task?.policies.max_runs ? String(task.policies.max_runs) : "",
     webhook_url: task?.notify.webhook_url ?? "",
+    notify_when: task?.notify.when ?? "always",
   };
 }
 
@@ -76,7 +78,7 @@ function bodyOf(draft: Draft): TaskCreate {
     enabled: draft.enabled,
     agent: JSON.parse(JSON.stringify(agent)),
     policies: JSON.parse(JSON.stringify(policies)),
-    notify: { webhook_url: draft.webhook_url.trim() || null },
+    notify: { webhook_url: draft.webhook_url.trim() || null, when: draft.notify_when },
     tags: draft.tags.split(",").map((tag) => tag.trim()).filter(Boolean),
   };
 }
@@ -289,7 +291,18 @@ function TaskForm({ task }: { task?: Task }) {
           <NumberOrText id="policy-autopause" label="Pause after failures" type="number" value={draft.auto_pause_after_failures} onChange={(v) => set("auto_pause_after_failures", v)} error={error("policies.auto_pause_after_failures")} />
           <NumberOrText id="policy-max-runs" label="Max runs" type="number" value={draft.max_runs} onChange={(v) => set("max_runs", v)} error={error("policies.max_runs")} />
         </div>
-        <NumberOrText id="notify-webhook" label="Webhook URL (signed with HMAC-SHA256)" value={draft.webhook_url} onChange={(v) => set("webhook_url", v)} error={error("notify.webhook_url")} />
+        <div className="field-row">
+          <NumberOrText id="notify-webhook" label="Webhook URL (signed with HMAC-SHA256)" value={draft.webhook_url} onChange={(v) => set("webhook_url", v)} error={error("notify.webhook_url")} />
+          <div className="field">
+            <label htmlFor="notify-when">Notify</label>
+            <select id="notify-when" value={draft.notify_when} onChange={(e) => set("notify_when", e.target.value as Draft["notify_when"])}>
+              <option value="always">After every run</option>
+              <option value="on_failure">When a run fails</option>
+              <option value="on_change">When the result changes</option>
+              <option value="agent_decides">When the agent decides</option>
+            </select>
+          </div>
+        </div>
       </details>
 
       <div className="actions sticky">
