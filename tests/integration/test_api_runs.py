@@ -156,6 +156,7 @@ def test_tools_catalog(api: ApiClient) -> None:
         "recall",
         "schedule_followup",
         "web_search",
+        "code_execution",
     }
     assert all("description" in t and "input_schema" in t for t in tools)
 

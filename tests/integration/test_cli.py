@@ -188,7 +188,8 @@ def test_every_agent_policy_and_webhook_flag_reaches_the_api(agentcron: Agentcro
         "tasks", "create", "--name", "all fields", "--prompt", "p", "--every", "1h", "--model", "claude-haiku-4-5",
         "--max-turns", "4", "--max-tokens", "1000", "--overlap", "allow", "--misfire", "skip", "--misfire-grace", "90s",
         "--catch-up-max", "2", "--max-attempts", "1", "--run-timeout", "2m", "--auto-pause-after", "3",
-        "--max-runs", "7", "--webhook", "https://hooks.example.com/agentcron", "--json",
+        "--max-runs", "7", "--max-cost", "0.5", "--unpriced-model", "allow", "--deny-tool", "web_fetch",
+        "--webhook", "https://hooks.example.com/agentcron", "--notify-when", "on_change", "--json",
     )  # fmt: skip
     assert created.code == 0, created.err
     task = created.json
@@ -206,12 +207,15 @@ def test_every_agent_policy_and_webhook_flag_reaches_the_api(agentcron: Agentcro
         "timeout_seconds": 120,
         "auto_pause_after_failures": 3,
         "max_runs": 7,
+        "max_cost_usd": 0.5,
+        "unpriced_model": "allow",
     }
-    assert task["notify"] == {"webhook_url": "https://hooks.example.com/agentcron"}
+    assert task["agent"]["disallowed_tools"] == ["web_fetch"]
+    assert task["notify"] == {"webhook_url": "https://hooks.example.com/agentcron", "when": "on_change"}
     updated = agentcron("tasks", "update", task["id"], "--overlap", "skip", "--no-webhook", "--json")
     assert updated.code == 0, updated.err
     assert updated.json["policies"] == {**task["policies"], "overlap": "skip"}, "only the policy asked for changed"
-    assert updated.json["notify"] == {"webhook_url": None}
+    assert updated.json["notify"] == {"webhook_url": None, "when": "on_change"}, "only the webhook changed"
     assert updated.json["agent"] == task["agent"]
 
 

@@ -33,6 +33,7 @@ DOMAIN = {
     "pricing",
     "read_models",
     "schedules",
+    "structured_results",
     "tools_catalog",
 }
 CORE = {

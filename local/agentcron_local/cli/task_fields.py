@@ -119,6 +119,13 @@ SECTION_FLAGS = (
         {"action": "append", "metavar": "NAME"},
     ),
     SectionFlag("notify", "webhook_url", "--webhook", "POST each finished run here (https)", {"metavar": "URL"}),
+    SectionFlag(
+        "notify",
+        "when",
+        "--notify-when",
+        "which runs notify: every run, failures, a changed result, or when the agent calls notify_user",
+        {"choices": ("always", "on_failure", "on_change", "agent_decides")},
+    ),
 )
 
 
