@@ -5,6 +5,8 @@ import { loadAuthConfig, type AuthConfig } from "./auth/config";
 import { CALLBACK_PATH, cognitoSignOutUrl } from "./auth/cognito";
 import { signOut, useSession } from "./auth/session";
 import { Loading } from "./components/Feedback";
+import { ConversationPage, NewConversationPage } from "./pages/ConversationPage";
+import { ConversationsPage } from "./pages/ConversationsPage";
 import { InboxPage, useWaitingRuns } from "./pages/InboxPage";
 import { RunPage } from "./pages/RunPage";
 import { CallbackPage, SignInPage } from "./pages/SignInPage";
@@ -30,6 +32,9 @@ const TITLES: [RegExp, string][] = [
   [/^\/tasks\/[^/]+\/edit$/, "Edit task"],
   [/^\/tasks\//, "Task"],
   [/^\/runs\//, "Run"],
+  [/^\/conversations\/?$/, "Conversations"],
+  [/^\/conversations\/new$/, "New conversation"],
+  [/^\/conversations\//, "Conversation"],
   [/^\/questions/, "Questions"],
   [/^\/stats/, "Statistics"],
 ];
@@ -68,6 +73,7 @@ function Shell({ auth, user }: { auth: AuthConfig; user: string }) {
           <NavLink to="/" end>
             Tasks
           </NavLink>
+          <NavLink to="/conversations">Conversations</NavLink>
           <NavLink to="/questions">
             Questions{" "}
             <span className={count ? "count" : "count zero"} data-testid="question-count">
@@ -93,6 +99,9 @@ function Shell({ auth, user }: { auth: AuthConfig; user: string }) {
           <Route path="/tasks/:taskId" element={<TaskPage />} />
           <Route path="/tasks/:taskId/edit" element={<EditTaskPage />} />
           <Route path="/runs/:runId" element={<RunPage />} />
+          <Route path="/conversations" element={<ConversationsPage />} />
+          <Route path="/conversations/new" element={<NewConversationPage />} />
+          <Route path="/conversations/:conversationId" element={<ConversationPage />} />
           <Route path="/questions" element={<InboxPage />} />
           <Route path="/stats" element={<StatsPage />} />
           <Route path="*" element={<p>There is no page here.</p>} />

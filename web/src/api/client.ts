@@ -60,7 +60,8 @@ export class ApiError extends Error {
   }
 }
 
-const auth: Middleware = {
+/** The bearer token on every call; a 401 signs out. Every client of the API uses it. */
+export const authMiddleware: Middleware = {
   onRequest({ request }) {
     const token = currentToken();
     if (token) request.headers.set("Authorization", `Bearer ${token}`);
@@ -74,17 +75,51 @@ const auth: Middleware = {
 };
 
 export const api = createClient<paths>({ baseUrl: window.location.origin });
-api.use(auth);
+api.use(authMiddleware);
+
+function problemOf(response: Response, error: unknown): Problem {
+  return error && typeof error === "object" && "status" in error
+    ? (error as Problem)
+    : { status: response.status, title: response.statusText, detail: typeof error === "string" ? error : undefined };
+}
 
 /** The data of an openapi-fetch result, or an ApiError carrying the problem the API answered. */
 export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
   const { data, error, response } = await call;
   if (response.ok) return data as T;
-  const problem =
-    error && typeof error === "object" && "status" in error
-      ? (error as Problem)
-      : { status: response.status, title: response.statusText, detail: typeof error === "string" ? error : undefined };
-  throw new ApiError(problem);
+  throw new ApiError(problemOf(response, error));
+}
+
+/** A call the API itself described in an answer (an action's undo): method, path and body. */
+export interface ApiLink {
+  method: string;
+  href: string;
+  body?: Record<string, unknown> | null;
+}
+
+/** Makes the call `link` describes, with the same token and errors as every typed call. Only
+ * paths of this API are followed: a link is data from an answer, not a place to send the token. */
+export async function followLink(link: ApiLink): Promise<unknown> {
+  if (!/^\/v1\/[^/]/.test(link.href)) throw new Error(`Not a link of this API: ${link.href}`);
+  const token = currentToken();
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  if (link.body) headers["Content-Type"] = "application/json";
+  const request = new Request(new URL(link.href, window.location.origin), {
+    method: link.method.toUpperCase(),
+    headers,
+    body: link.body ? JSON.stringify(link.body) : undefined,
+  });
+  const response = await fetch(request);
+  if (response.status === 401) signOut({ expired: true });
+  const text = await response.text();
+  let payload: unknown = text || null;
+  try {
+    payload = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: kept as text for the error message.
+  }
+  if (!response.ok) throw new ApiError(problemOf(response, payload));
+  return payload;
 }
 
 /** What to tell a person about a failed call. */

@@ -15,6 +15,8 @@ purifier.addHook("afterSanitizeAttributes", (node) => {
     // A remote image is a beacon; the CSP blocks it too, this keeps it out of the DOM.
     const src = node.getAttribute("src") ?? "";
     if (!src.startsWith("data:image/")) node.removeAttribute("src");
+    // An image the model gave no description is decorative to a screen reader, not a gap.
+    if (!node.hasAttribute("alt")) node.setAttribute("alt", "");
   }
 });
 
