@@ -13,7 +13,6 @@ owner's conversation is NotFound.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
@@ -33,9 +32,10 @@ from agentcron.store.keys import conversation_key, message_key
 from agentcron.store.paging import Page, owner_page
 
 
-def _activity_key(at: datetime, conversation_id: str) -> str:
-    # Most recently active first in the ByOwner listing.
-    return f"{int(at.timestamp() * 1000):013d}#{conversation_id}"
+def _activity_key(latest_id: str, conversation_id: str) -> str:
+    """Most recently active first in the ByOwner listing: the ULID of the latest message (or
+    of the conversation itself), millisecond-ordered where the clock's times are whole seconds."""
+    return f"{latest_id.split('_', 1)[1]}#{conversation_id}"
 
 
 class ConversationStore(IdempotentWrites):
@@ -45,7 +45,7 @@ class ConversationStore(IdempotentWrites):
         item: dict[str, Any] = conversation.model_dump(mode="json", exclude_none=True)
         item.update(conversation_key(conversation.id))
         item["GSI1PK"] = f"OWNER#{conversation.owner}#CONVS"
-        item["GSI1SK"] = _activity_key(conversation.updated_at, conversation.id)
+        item["GSI1SK"] = _activity_key(conversation.id, conversation.id)
         return item
 
     def message_item(self, message: Message) -> dict[str, Any]:
@@ -67,7 +67,7 @@ class ConversationStore(IdempotentWrites):
                 "ExpressionAttributeNames": {"#owner": "owner"},
                 "ExpressionAttributeValues": {
                     ":at": message.created_at.isoformat(),
-                    ":sort": _activity_key(message.created_at, message.conversation_id),
+                    ":sort": _activity_key(message.id, message.conversation_id),
                     ":owner": message.owner,
                 },
             }
