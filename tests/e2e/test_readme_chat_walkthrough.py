@@ -9,14 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.e2e.conftest import RunningStack, clean_env
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def chat_walkthrough_script() -> str:
-    text = README.read_text(encoding="utf-8")
-    block = text.split("<!-- chat-walkthrough:start -->")[1].split("<!-- chat-walkthrough:end -->")[0]
-    return block.split("```sh\n", 1)[1].rsplit("```", 1)[0]
+from tests.e2e.test_readme_walkthrough import README, readme_script
 
 
 def test_readme_chat_walkthrough_works_as_written(stack: RunningStack) -> None:
@@ -27,7 +20,7 @@ def test_readme_chat_walkthrough_works_as_written(stack: RunningStack) -> None:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", chat_walkthrough_script()],
+        ["bash", "-euo", "pipefail", "-c", readme_script("chat-walkthrough")],
         cwd=README.parent,
         capture_output=True,
         text=True,

@@ -12,10 +12,15 @@ from tests.e2e.conftest import RunningStack, clean_env
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def walkthrough_script() -> str:
+def readme_script(name: str) -> str:
+    """The sh block between the README's `<!-- NAME:start -->` and `<!-- NAME:end -->`."""
     text = README.read_text(encoding="utf-8")
-    block = text.split("<!-- walkthrough:start -->")[1].split("<!-- walkthrough:end -->")[0]
+    block = text.split(f"<!-- {name}:start -->")[1].split(f"<!-- {name}:end -->")[0]
     return block.split("```sh\n", 1)[1].rsplit("```", 1)[0]
+
+
+def walkthrough_script() -> str:
+    return readme_script("walkthrough")
 
 
 def test_readme_walkthrough_works_as_written(stack: RunningStack) -> None:

@@ -124,7 +124,7 @@ class ConversationService:
         question = _answered_question(conversation, body)
         now = self.clock()
         if question is not None:
-            return self._answer(conversation, question, body.text, claim, now)
+            return self._answer(conversation, question, body.text, claim)
         chat_task = self._chat_task(conversation, now)
         message, turn = self._user_message_with_turn(conversation, chat_task, body.text, now)
         binding = None if claim is None else claim.binding(message.id)
@@ -140,20 +140,12 @@ class ConversationService:
         question: WaitingQuestion,
         text: str,
         claim: IdempotencyClaim | None,
-        now: datetime,
     ) -> tuple[Message, bool]:
         # The run first: it is the answer's only effect, and a run that no longer
         # waits refuses it (409) before anything is written.
         self.tasks.reply_to_run(conversation.owner, question.run_id, text, field="body.text")
-        message = Message(
-            id=new_message_id(),
-            conversation_id=conversation.id,
-            owner=conversation.owner,
-            role=MessageRole.USER,
-            text=text,
-            created_at=now,
-            task_id=question.task_id,
-            answers_run_id=question.run_id,
+        message = self.new_message(
+            conversation, MessageRole.USER, text, task_id=question.task_id, answers_run_id=question.run_id
         )
         binding = None if claim is None else claim.binding(message.id)
         stored_id = self.store.post_message(message, idempotency=binding, reopen=conversation.archived)
@@ -177,15 +169,7 @@ class ConversationService:
             conversation_id=conversation.id,
             message_id=message_id,
         )
-        message = Message(
-            id=message_id,
-            conversation_id=conversation.id,
-            owner=conversation.owner,
-            role=MessageRole.USER,
-            text=text,
-            created_at=now,
-            run_id=turn.id,
-        )
+        message = self.new_message(conversation, MessageRole.USER, text, id=message_id, run_id=turn.id)
         return message, turn
 
     def _chat_task(self, conversation: Conversation, now: datetime) -> Task:
@@ -212,6 +196,7 @@ class ConversationService:
         self.store.post_message(message)
 
     def new_message(self, conversation: Conversation, role: MessageRole, text: str, **fields: object) -> Message:
+        """A message of the conversation, posted now (`fields`: the rest, an `id` included when known)."""
         return Message.model_validate(
             {
                 "id": new_message_id(),
