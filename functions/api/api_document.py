@@ -24,7 +24,7 @@ from importlib import resources
 from typing import Any
 
 from agentcron import errors
-from agentcron.ids import CONVERSATION_ID_RE, RUN_ID_RE, TASK_ID_RE
+from agentcron.ids import API_KEY_ID_RE, CONVERSATION_ID_RE, RUN_ID_RE, TASK_ID_RE
 from agentcron.models import MAX_VARIABLES, TaskPatch
 from problems import PROBLEM_CONTENT_TYPE, STATUS_OF
 
@@ -50,6 +50,7 @@ TAGS: list[dict[str, str]] = [
         "name": "conversations",
         "description": "Chat with the assistant that creates and follows tasks; their runs report in the thread.",
     },
+    {"name": "api-keys", "description": "Long-lived keys for scripts and the CLI: `Authorization: Bearer ak_…`."},
     {"name": "schedules", "description": "Try a schedule before saving it."},
     {"name": "tools", "description": "The tools an agent may be given."},
     {"name": "meta", "description": "Health of the service."},
@@ -272,6 +273,25 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         raises=_LOOKUP,
         links={200: _CONVERSATION_LINKS},
     ),
+    ("post", "/v1/api-keys"): Operation(
+        "createApiKey",
+        "Create an API key",
+        "A key that works wherever a token does (`Authorization: Bearer ak_…`), returned only in this answer "
+        "and stored as its SHA-256. Revoking takes effect within the authorizer's cache time (60 s).",
+        headers={201: ("Location",)},
+    ),
+    ("get", "/v1/api-keys"): Operation(
+        "listApiKeys",
+        "List API keys",
+        "The caller's keys (never the keys themselves), a page at a time; revoked ones stay listed 30 days.",
+        raises=(errors.BadRequest,),
+    ),
+    ("delete", "/v1/api-keys/{key_id}"): Operation(
+        "revokeApiKey",
+        "Revoke an API key",
+        "The key stops working within the authorizer's cache time (60 s).",
+        raises=_LOOKUP,
+    ),
     ("post", "/v1/schedules/preview"): Operation(
         "previewSchedule",
         "Preview a schedule",
@@ -345,6 +365,7 @@ PARAMETER_PATTERNS: dict[str, str] = {
     "cursor": r"^[A-Za-z0-9_-]+$",
     "task_id": TASK_ID_RE.pattern,
     "conversation_id": CONVERSATION_ID_RE.pattern,
+    "key_id": API_KEY_ID_RE.pattern,
     # JavaScript regexes spell named groups without the P.
     "run_id": re.sub(r"\(\?P<\w+>", "(", RUN_ID_RE.pattern),
 }

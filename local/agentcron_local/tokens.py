@@ -50,6 +50,7 @@ RejectReason = Literal[
     "not_yet_valid",
     "wrong_issuer",
     "wrong_audience",
+    "invalid_key",
 ]
 
 

@@ -84,6 +84,19 @@ def _arn(env: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def api_key_cache_seconds(env: Mapping[str, str] | None = None) -> float:
+    """How long an authorizer trusts its last answer for a key: the revocation delay
+    (API_KEY_CACHE_SECONDS, default 60; the local stack's tests set 0)."""
+    raw = (os.environ if env is None else env).get("API_KEY_CACHE_SECONDS", "60")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise InvalidSetting(f"API_KEY_CACHE_SECONDS must be a number of seconds, not {raw!r}") from None
+    if not 0 <= seconds <= 3600:
+        raise InvalidSetting("API_KEY_CACHE_SECONDS must be between 0 and 3600")
+    return seconds
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """What every function reads: the table and the dispatch rhythm."""

@@ -14,6 +14,7 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TASK_ID_RE = re.compile(r"^task_[0-9A-HJKMNP-TV-Z]{26}$")
 CONVERSATION_ID_RE = re.compile(r"^conv_[0-9A-HJKMNP-TV-Z]{26}$")
 MESSAGE_ID_RE = re.compile(r"^msg_[0-9A-HJKMNP-TV-Z]{26}$")
+API_KEY_ID_RE = re.compile(r"^key_[0-9A-HJKMNP-TV-Z]{26}$")
 RUN_ID_RE = re.compile(r"^run_(?P<task>[0-9A-HJKMNP-TV-Z]{26})_(?P<epoch>\d{10})(?P<suffix>[0-9a-z]{0,12})$")
 
 
@@ -78,3 +79,7 @@ _MESSAGE_CLOCK = _MessageClock()
 
 def new_message_id() -> str:
     return f"msg_{_ulid(_MESSAGE_CLOCK.next_ms())}"
+
+
+def new_api_key_id() -> str:
+    return f"key_{_ulid()}"

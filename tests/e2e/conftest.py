@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,9 +72,10 @@ def wait_until_answering(stack: RunningStack) -> requests.Response:
 
 
 @contextmanager
-def local_stack_process(base: Path) -> Iterator[RunningStack]:
-    """`agentcron local` in a subprocess with its state, ports and output under `base`;
-    stopped (SIGTERM, then SIGKILL after 10 s) when the block ends."""
+def local_stack_process(base: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[RunningStack]:
+    """`agentcron local` in a subprocess with its state, ports and output under `base`
+    (and `extra_env` added to its environment); stopped (SIGTERM, then SIGKILL after 10 s)
+    when the block ends."""
     state_dir = base / "state"
     port = free_port()
     stdout_path, stderr_path = base / "stdout.txt", base / "stderr.txt"
@@ -84,7 +85,7 @@ def local_stack_process(base: Path) -> Iterator[RunningStack]:
             stdout=out,
             stderr=err,
             text=True,
-            env=clean_env(),
+            env={**clean_env(), **(extra_env or {})},
         )
     running = RunningStack(proc, port, state_dir, stdout_path, stderr_path)
     try:

@@ -129,6 +129,9 @@ def test_api_role_is_exactly_what_the_api_calls(
     api.get("/v1/conversations?status=active")
     api.get(f"{base}/messages")
     api.post(f"{base}/archive")
+    key = api.post("/v1/api-keys", {"name": "script"}).json
+    api.get("/v1/api-keys")
+    assert api.delete(f"/v1/api-keys/{key['id']}").status == 204
     assert ("dynamodb", "TransactWriteItems") in recorder.calls
     assert_role_matches(cfn, "ApiFunction", recorder.calls)
 

@@ -79,6 +79,9 @@ OPERATIONS: list[tuple[str, str]] = [
     ("GET", "/v1/conversations/{conversation_id}/messages"),
     ("POST", "/v1/conversations/{conversation_id}/messages"),
     ("POST", "/v1/conversations/{conversation_id}/archive"),
+    ("POST", "/v1/api-keys"),
+    ("GET", "/v1/api-keys"),
+    ("DELETE", "/v1/api-keys/{key_id}"),
     ("POST", "/v1/schedules/preview"),
     ("GET", "/v1/tools"),
     ("GET", "/v1/health"),
@@ -133,6 +136,7 @@ class RealIds:
     task_ids: list[str]
     run_ids: list[str]
     conversation_ids: list[str]
+    key_ids: list[str]
 
 
 def real_ids(target: FuzzTarget) -> RealIds:
@@ -151,8 +155,13 @@ def real_ids(target: FuzzTarget) -> RealIds:
     )
     conversation = target.call("POST", "/v1/conversations", {"message": "hello"})
     assert conversation.status_code == 201, conversation.text
+    key = target.call("POST", "/v1/api-keys", {"name": "fuzz"})
+    assert key.status_code == 201, key.text
     return RealIds(
-        task_ids=[task.json()["id"], paused.json()["id"]], run_ids=runs, conversation_ids=[conversation.json()["id"]]
+        task_ids=[task.json()["id"], paused.json()["id"]],
+        run_ids=runs,
+        conversation_ids=[conversation.json()["id"]],
+        key_ids=[key.json()["id"]],
     )
 
 
@@ -210,6 +219,8 @@ def _strategies(target: FuzzTarget, method: str, path: str, mode: GenerationMode
         fixed = [{"run_id": run_id} for run_id in ids.run_ids]
     elif "{conversation_id}" in path:
         fixed = [{"conversation_id": conversation_id} for conversation_id in ids.conversation_ids]
+    elif "{key_id}" in path:
+        fixed = [{"key_id": key_id} for key_id in ids.key_ids]
     strategies = [operation.as_strategy(generation_mode=mode)]
     strategies += [operation.as_strategy(generation_mode=mode, path_parameters=p) for p in fixed if p]
     valid = VALID_BODIES.get((method, path))

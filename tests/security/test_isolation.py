@@ -18,7 +18,14 @@ from typing import Any
 import boto3
 import pytest
 from agentcron.artifacts import Transcripts
-from agentcron.ids import chat_task_id, manual_run_id, new_conversation_id, new_task_id, scheduled_run_id
+from agentcron.ids import (
+    chat_task_id,
+    manual_run_id,
+    new_api_key_id,
+    new_conversation_id,
+    new_task_id,
+    scheduled_run_id,
+)
 from agentcron.models import RunStatus, Usage
 from agentcron.store import Store
 from boto3.dynamodb.conditions import Key
@@ -38,6 +45,7 @@ class Victim:
     waiting_run_id: str
     finished_run_id: str  # SUCCEEDED, with a transcript in S3
     conversation_id: str  # with a first message and its chat turn queued
+    api_key_id: str
 
     @property
     def conversation_ids(self) -> list[str]:
@@ -89,7 +97,8 @@ def victim(api: ApiClient, store: Store, aws_env: dict[str, str]) -> Victim:
     )
     assert ok(api.get(f"/v1/runs/{finished}/transcript", user=ALICE))["messages"]
     conversation = ok(api.post("/v1/conversations", {"message": "alice's private chat"}, user=ALICE), 201)
-    return Victim(task["id"], paused["id"], queued, waiting, finished, conversation["id"])
+    key = ok(api.post("/v1/api-keys", {"name": "alice's script"}, user=ALICE), 201)
+    return Victim(task["id"], paused["id"], queued, waiting, finished, conversation["id"], key["id"])
 
 
 def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
@@ -105,6 +114,7 @@ def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
         *[f"/v1/runs/{r}" for r in victim.run_ids],
         f"/v1/runs/{victim.finished_run_id}/transcript",
         "/v1/conversations",
+        "/v1/api-keys",
         *[f"/v1/conversations/{c}" for c in victim.conversation_ids],
         *[f"/v1/conversations/{c}/messages" for c in victim.conversation_ids],
     ]:
@@ -123,6 +133,8 @@ PUBLIC_ROUTES = {
     ("POST", "/v1/tasks"),
     ("GET", "/v1/conversations"),
     ("POST", "/v1/conversations"),
+    ("GET", "/v1/api-keys"),
+    ("POST", "/v1/api-keys"),
     ("GET", "/v1/tasks/due"),
     ("GET", "/v1/runs"),
     ("POST", "/v1/schedules/preview"),
@@ -166,6 +178,7 @@ ID_PLACEHOLDERS = {
     "<task_id>": lambda victim: victim.task_ids,
     "<run_id>": lambda victim: victim.run_ids,
     "<conversation_id>": lambda victim: victim.conversation_ids,
+    "<key_id>": lambda victim: [victim.api_key_id],
 }
 
 
@@ -216,18 +229,22 @@ def test_bob_gets_404_on_every_route_for_alices_resources_and_nothing_changes(
 ) -> None:
     before = snapshot(api, store, victim)
     ghost_task, ghost_run = new_task_id(), scheduled_run_id(new_task_id(), 1_800_000_000)
-    ghost_conversation = new_conversation_id()
+    ghost_conversation, ghost_key = new_conversation_id(), new_api_key_id()
     tried = 0
     for method, path, body, headers in attacks(victim, app_routes(api_module)):
         response = api.request(method, path, user=BOB, json_body=body, headers=headers)
-        real_id = next(i for i in [*victim.task_ids, *victim.run_ids, *victim.conversation_ids] if i in path)
-        ghost = {"task": ghost_task, "run": ghost_run, "conv": ghost_conversation}[real_id.split("_")[0]]
+        real_ids = [*victim.task_ids, *victim.run_ids, *victim.conversation_ids, victim.api_key_id]
+        real_id = next(i for i in real_ids if i in path)
+        ghost = {"task": ghost_task, "run": ghost_run, "conv": ghost_conversation, "key": ghost_key}[
+            real_id.split("_")[0]
+        ]
         missing = api.request(method, path.replace(real_id, ghost), user=BOB, json_body=body, headers=headers)
         assert missing.status == 404, (method, path, missing.text)
         _same_as_missing(response, real_id, missing, ghost)
         tried += 1
-    # 14 task routes x 2 tasks, 4 run routes x 3 runs, 4 conversation routes (6 requests) x 1 conversation
-    assert tried == 14 * 2 + 4 * 3 + 6
+    # 14 task routes x 2 tasks, 4 run routes x 3 runs, 4 conversation routes (6 requests) x 1 conversation,
+    # 1 key route x 1 key
+    assert tried == 14 * 2 + 4 * 3 + 6 + 1
     assert snapshot(api, store, victim) == before, "a request of bob changed alice's data"
 
 

@@ -38,6 +38,7 @@ DOMAIN = {
 }
 CORE = {
     "agent",
+    "api_keys",
     "artifacts",
     "conversations",
     "bootstrap",

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from agentcron_local import threads, tokens
+from agentcron_local.gateway.api_keys import claims_of_key, is_api_key
 from agentcron_local.gateway.events import DEFAULT_API_ID, build_event, scopes_of
 from agentcron_local.gateway.functions import Handler, LambdaContext, lambda_context
 from agentcron_local.gateway.local_routes import LocalRequest, LocalRoute
@@ -174,7 +175,7 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         if route.authorized:
             try:
                 token = tokens.token_from_authorization(self.headers.get("authorization"))
-                claims = tokens.verify_token(token)
+                claims = claims_of_key(token) if is_api_key(token) else tokens.verify_token(token)
             except tokens.TokenRejected as exc:
                 return unauthorized(exc)
             if route.scopes and not set(scopes_of(claims) or ()) & set(route.scopes):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from agentcron.api_keys.service import ApiKeyService
 from agentcron.artifacts import Transcripts
 from agentcron.bootstrap.container import Container
 from agentcron.bootstrap.core import CoreRoot
@@ -33,3 +34,7 @@ def service() -> Service:
 
 def conversations() -> ConversationService:
     return root().conversations
+
+
+def api_keys() -> ApiKeyService:
+    return root().api_keys

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from agentcron.api_keys.service import ApiKeyService
 from agentcron.artifacts import Transcripts
 from agentcron.bootstrap.aws import AwsSession
 from agentcron.bootstrap.container import Root
-from agentcron.config import DispatcherSettings
+from agentcron.config import DispatcherSettings, api_key_cache_seconds
 from agentcron.conversations.service import ConversationService
 from agentcron.dispatch import Dispatcher
 from agentcron.queue import RunQueue
@@ -67,6 +68,10 @@ class CoreRoot(Root):
             # Built only when a conversation's task changes.
             on_task_changed=lambda task: self.conversations.task_changed(task),
         )
+
+    @cached_property
+    def api_keys(self) -> ApiKeyService:
+        return ApiKeyService(store=self.store, cache_seconds=api_key_cache_seconds())
 
     @cached_property
     def conversations(self) -> ConversationService:

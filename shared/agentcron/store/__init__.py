@@ -13,6 +13,7 @@ here imports the service, dispatcher, runner or API.
 
 from __future__ import annotations
 
+from agentcron.store.api_keys import ApiKeyStore
 from agentcron.store.claims import ClaimLost, ClaimStore, RunsAlreadyExist
 from agentcron.store.conversations import ConversationStore
 from agentcron.store.dynamo import plain as _plain
@@ -53,5 +54,5 @@ __all__ = [
 ]
 
 
-class Store(RunStore, ClaimStore, ExecutionStore, MemoryStore, ConversationStore):
+class Store(RunStore, ClaimStore, ExecutionStore, MemoryStore, ConversationStore, ApiKeyStore):
     """Every store operation, for callers not yet moved to their own part."""
