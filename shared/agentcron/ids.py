@@ -43,3 +43,7 @@ def task_id_of_run(run_id: str) -> str | None:
     """The task a run id belongs to, or None when the id is not one of ours."""
     match = RUN_ID_RE.match(run_id)
     return f"task_{match['task']}" if match else None
+
+
+def new_connector_id(now_ms: int | None = None) -> str:
+    return f"conn_{_ulid(now_ms)}"

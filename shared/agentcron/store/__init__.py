@@ -2,7 +2,8 @@
 
 `Store` composes the parts (one boto3 resource and table per instance): tasks and
 runs for the API (tasks.py, runs.py), claims for the dispatcher (claims.py),
-execution and memory for the runner (execution.py, memory.py), on the item shapes
+execution and memory for the runner (execution.py, memory.py), an owner's connectors
+(connectors.py), on the item shapes
 and conditional-write primitives of base.py. Each module's docstring states its
 conditional-write contract; botocore errors leave as StoreUnavailable (dynamo.py).
 
@@ -14,6 +15,7 @@ here imports the service, dispatcher, runner or API.
 from __future__ import annotations
 
 from agentcron.store.claims import ClaimLost, ClaimStore, RunsAlreadyExist
+from agentcron.store.connectors import ConnectorStore
 from agentcron.store.dynamo import plain as _plain
 from agentcron.store.execution import ExecutionStore
 from agentcron.store.idempotency import IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, request_hash
@@ -52,5 +54,5 @@ __all__ = [
 ]
 
 
-class Store(RunStore, ClaimStore, ExecutionStore, MemoryStore):
+class Store(RunStore, ClaimStore, ExecutionStore, MemoryStore, ConnectorStore):
     """Every store operation, for callers not yet moved to their own part."""
