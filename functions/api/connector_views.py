@@ -46,7 +46,7 @@ def connector_view(connector: Connector) -> ConnectorView:
         version=connector.version,
         created_at=connector.created_at,
         updated_at=connector.updated_at,
-        _links={
+        links={
             "self": Link(href=base),
             "update": Link(href=base, method="PATCH"),
             "delete": Link(href=base, method="DELETE"),

@@ -27,6 +27,7 @@ CORE = {
     "agent",
     "artifacts",
     "bootstrap",
+    "connectors",
     "dispatch",
     "execution",
     "notifications",

@@ -10,6 +10,8 @@ from agentcron.artifacts import Transcripts
 from agentcron.bootstrap.container import Container
 from agentcron.bootstrap.core import CoreRoot
 from agentcron.config import ApiSettings
+from agentcron.connectors import SecretSealer
+from agentcron.connectors.service import ConnectorService, RunnerProber
 from agentcron.service import Service
 
 
@@ -22,9 +24,21 @@ class ApiRoot(CoreRoot):
     def transcripts(self) -> Transcripts:
         return Transcripts(self.settings.artifacts_bucket, client=self.aws.s3)
 
+    @cached_property
+    def connectors(self) -> ConnectorService:
+        """Sealing with the connectors' key; tests through the runner function, which alone opens secrets."""
+        config = self.settings
+        sealer = SecretSealer(self.aws.kms(), config.connector_key_id) if config.connector_key_id else None
+        prober = RunnerProber(self.aws.lambda_(), config.runner_function_name) if config.runner_function_name else None
+        return ConnectorService(self.store, sealer, prober)
+
 
 root = Container(ApiRoot)
 
 
 def service() -> Service:
     return root().service
+
+
+def connectors() -> ConnectorService:
+    return root().connectors
