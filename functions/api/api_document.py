@@ -24,6 +24,7 @@ from importlib import resources
 from typing import Any
 
 from agentcron import errors
+from agentcron.connectors import CONNECTOR_ID_RE
 from agentcron.ids import API_KEY_ID_RE, CONVERSATION_ID_RE, RUN_ID_RE, TASK_ID_RE
 from agentcron.models import MAX_VARIABLES, TaskPatch
 from problems import PROBLEM_CONTENT_TYPE, STATUS_OF
@@ -54,6 +55,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "schedules", "description": "Try a schedule before saving it."},
     {"name": "tools", "description": "The tools an agent may be given."},
     {"name": "meta", "description": "Health of the service."},
+    {"name": "connectors", "description": "Your MCP servers, whose tools your tasks' agents may use."},
 ]
 
 # Powertools' bundled Swagger UI, inlined into the page so it works offline.
@@ -98,6 +100,12 @@ _CONVERSATION_LINKS = {
     "getConversation": ("getConversation", {"conversation_id": "$response.body#/id"}),
     "listConversationMessages": ("listConversationMessages", {"conversation_id": "$response.body#/id"}),
     "postConversationMessage": ("postConversationMessage", {"conversation_id": "$response.body#/id"}),
+}
+_CONNECTOR_LINKS = {
+    "getConnector": ("getConnector", {"connector_id": "$response.body#/id"}),
+    "updateConnector": ("updateConnector", {"connector_id": "$response.body#/id"}),
+    "deleteConnector": ("deleteConnector", {"connector_id": "$response.body#/id"}),
+    "testConnector": ("testConnector", {"connector_id": "$response.body#/id"}),
 }
 _GONE_TASK = {410: "The task was deleted"}
 _LOOKUP = (errors.NotFound,)
@@ -301,6 +309,49 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/v1/health"): Operation(
         "getHealth", "Check health", "Answers 200 while the API is up; needs no token.", public=True
     ),
+    ("post", "/v1/connectors"): Operation(
+        "createConnector",
+        "Register a connector",
+        "Registers one of your MCP servers (streamable HTTP, or SSE). The token or header value in `auth` "
+        "is encrypted with KMS and never returned: responses say only `secret_set`. 409 when you already "
+        "have a connector of that name.",
+        raises=(errors.BadRequest, errors.NotFound, errors.Conflict, errors.PreconditionFailed, errors.InvalidRequest),
+        headers={201: ("Location", "ETag")},
+        links={201: _CONNECTOR_LINKS},
+    ),
+    ("get", "/v1/connectors"): Operation(
+        "listConnectors",
+        "List connectors",
+        "Your connectors, newest first.",
+        raises=(errors.BadRequest, errors.NotFound),
+    ),
+    ("get", "/v1/connectors/{connector_id}"): Operation(
+        "getConnector",
+        "Get a connector",
+        "One connector; `ETag` carries its version for `If-Match`.",
+        raises=_LOOKUP,
+        headers={200: ("ETag",)},
+        links={200: _CONNECTOR_LINKS},
+    ),
+    ("patch", "/v1/connectors/{connector_id}"): Operation(
+        "updateConnector",
+        "Update a connector",
+        "Replaces the fields sent; `auth`, when sent, replaces the whole of it, secret included.",
+        raises=(errors.BadRequest, errors.NotFound, errors.Conflict, errors.PreconditionFailed, errors.InvalidRequest),
+        headers={200: ("ETag",)},
+        links={200: _CONNECTOR_LINKS},
+    ),
+    ("delete", "/v1/connectors/{connector_id}"): Operation(
+        "deleteConnector", "Delete a connector", "Deletes the connector and its secret.", raises=_LOOKUP
+    ),
+    ("post", "/v1/connectors/{connector_id}/test"): Operation(
+        "testConnector",
+        "Test a connector",
+        "Connects as a run would and lists the server's tools, or says why not in `reason`: "
+        "`refused_address` (not https, or not a public address), `unreachable`, `timeout`, "
+        "`unauthorized` (the server's 401/403), `not_mcp`.",
+        raises=(errors.NotFound, errors.InvalidRequest),
+    ),
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -366,6 +417,7 @@ PARAMETER_PATTERNS: dict[str, str] = {
     "task_id": TASK_ID_RE.pattern,
     "conversation_id": CONVERSATION_ID_RE.pattern,
     "key_id": API_KEY_ID_RE.pattern,
+    "connector_id": CONNECTOR_ID_RE.pattern,
     # JavaScript regexes spell named groups without the P.
     "run_id": re.sub(r"\(\?P<\w+>", "(", RUN_ID_RE.pattern),
 }

@@ -15,7 +15,8 @@ from typing import Any
 # and ~77 MB), and SnapStart snapshots the initialised function, so a cold start restores
 # it already imported instead of paying for it on the first message.
 import anthropic  # noqa: F401
-from agentcron.bootstrap.runner import executor, run_queue
+from agentcron.bootstrap.runner import connector_test, executor, run_queue
+from agentcron.connectors.service import PROBE_EVENT_KEY
 from agentcron.execution import RetryLater
 from agentcron.observability import logger, metrics, tracer
 from agentcron.queue import RunMessage
@@ -69,6 +70,10 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    probe = event.get(PROBE_EVENT_KEY)
+    if isinstance(probe, dict):
+        # The API's connector test (a direct invocation): this function alone opens connector secrets.
+        return connector_test(str(probe.get("owner", "")), str(probe.get("connector_id", "")))
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -54,7 +54,9 @@ PARAMETER_ENV: dict[str, str] = {
     "TickSeconds": "TICK_SECONDS",
 }
 
-SUPPORTED_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::Events::EventBus"})
+SUPPORTED_TYPES = frozenset(
+    {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::Events::EventBus", "AWS::KMS::Key"}
+)
 
 
 class TemplateError(ValueError):
@@ -359,6 +361,7 @@ class _Creator:
                 "AWS::SQS::Queue": self._queue,
                 "AWS::S3::Bucket": self._bucket,
                 "AWS::Events::EventBus": self._event_bus,
+                "AWS::KMS::Key": self._kms_key,
             }[resource_type]
             attributes = create(name, properties)
         finally:
@@ -492,6 +495,21 @@ class _Creator:
                 raise
             arn = events.describe_event_bus(Name=name)["Arn"]
         return {"Ref": name, "Arn": arn, "Name": name}
+
+    def _kms_key(self, name: str, props: Mapping[str, Any]) -> dict[str, str]:
+        """moto's KMS key, found again by its alias (``alias/<physical name>``) in the same moto."""
+        kms = _client("kms", self.endpoint, self.region)
+        alias = f"alias/{name}"
+        try:
+            key = kms.describe_key(KeyId=alias)["KeyMetadata"]
+        except ClientError as exc:
+            if _error_code(exc) != "NotFoundException":
+                raise
+            key = kms.create_key(Description=str(props.get("Description", name)))["KeyMetadata"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+            if props.get("EnableKeyRotation"):
+                kms.enable_key_rotation(KeyId=key["KeyId"])
+        return {"Ref": key["KeyId"], "Arn": key["Arn"], "KeyId": key["KeyId"]}
 
 
 def _index(spec: Mapping[str, Any], billing_mode: str | None) -> dict[str, Any]:
@@ -653,7 +671,13 @@ def delete_resources(
     sqs: SQSClient = _client("sqs", endpoint, region)
     s3: S3Client = _client("s3", endpoint, region)
     events: EventBridgeClient = _client("events", endpoint, region)
-    missing = ("ResourceNotFoundException", "NoSuchBucket", "AWS.SimpleQueueService.NonExistentQueue")
+    kms = _client("kms", endpoint, region)
+    missing = (
+        "ResourceNotFoundException",
+        "NoSuchBucket",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "NotFoundException",
+    )
     for resource_type, name in names.values():
         try:
             if resource_type == "AWS::DynamoDB::Table":
@@ -670,6 +694,9 @@ def delete_resources(
                         events.remove_targets(Rule=rule["Name"], EventBusName=name, Ids=[t["Id"] for t in targets])
                     events.delete_rule(Name=rule["Name"], EventBusName=name)
                 events.delete_event_bus(Name=name)
+            elif resource_type == "AWS::KMS::Key":
+                # The alias goes (a later stack under the prefix makes a new key); moto keeps the key.
+                kms.delete_alias(AliasName=f"alias/{name}")
         except ClientError as exc:
             if _error_code(exc) not in missing:
                 raise

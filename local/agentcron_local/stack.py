@@ -33,8 +33,10 @@ from agentcron.guarded_http import LOCAL_LOOPBACK_PORTS_ENV
 from agentcron.store import Store
 
 from agentcron_local import tokens
+from agentcron_local.demo_mcp import DemoMcpServer
 from agentcron_local.gateway import GatewayServer, load_function_handler, make_gateway, serve_in_thread
 from agentcron_local.inbox import WebhookInbox
+from agentcron_local.lambda_invoke import LambdaInvokeRoute, local_function_name
 from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.persistence import SnapshotService, restore_stack
 from agentcron_local.resources import DEFAULT_REGION, DEFAULT_TEMPLATE, create_resources, delete_resources
@@ -162,6 +164,7 @@ class LocalStack:
     services: list[BackgroundService] = field(default_factory=list, init=False)
     snapshots: SnapshotService | None = field(default=None, init=False)
     inbox: WebhookInbox | None = field(default=None, init=False)
+    demo_mcp: DemoMcpServer | None = field(default=None, init=False)
     _lock: PidLock | None = field(default=None, init=False)
     _gateway_thread: threading.Thread | None = field(default=None, init=False)
     _resources_created: bool = field(default=False, init=False)
@@ -212,8 +215,15 @@ class LocalStack:
                 # ticker's period, as the template makes TICK_SECONDS match the rule's rate.
                 # The variable holds whole seconds: a fractional tick rounds up.
                 resources_env["TICK_SECONDS"] = str(max(1, math.ceil(opts.tick_seconds)))
-            # The webhook inbox on the gateway's port is a webhook target here, and only here.
-            resources_env[LOCAL_LOOPBACK_PORTS_ENV] = str(self.gateway.port)
+            # The demo MCP server: its port is taken now, so it is among the loopback ports.
+            self.demo_mcp = DemoMcpServer(host=opts.host).start()
+            # The webhook inbox on the gateway's port is a webhook target here, and only here;
+            # so is the demo MCP server a connector's URL.
+            resources_env[LOCAL_LOOPBACK_PORTS_ENV] = f"{self.gateway.port},{self.demo_mcp.port}"
+            # The API invokes the runner to test a connector: boto3's Lambda endpoint is the
+            # gateway's own Invoke route (lambda_invoke), which runs the runner's handler here.
+            resources_env["AWS_ENDPOINT_URL_LAMBDA"] = f"http://{opts.host}:{self.gateway.port}"
+            resources_env["RUNNER_FUNCTION_NAME"] = local_function_name(opts.prefix, "runner")
             self.env = {**aws_env, **resources_env}
             self._set_env(resources_env)
             # A function container built its clients for the previous stack's endpoint
@@ -225,6 +235,7 @@ class LocalStack:
                 self.snapshots.start()
             self.inbox = WebhookInbox(secret_for=self._webhook_secret)
             self.gateway.add_local_route(self.inbox)
+            self.gateway.add_local_route(LambdaInvokeRoute(opts.prefix))
             # Last: it answers every path outside /v1 (the app's own routes fall back to index.html).
             self.gateway.add_local_route(WebApp())
             self.gateway.function = self._load_api()
@@ -283,6 +294,9 @@ class LocalStack:
         if self.snapshots is not None:
             self.snapshots.stop()  # after the services: their last writes are saved too
             self.snapshots = None
+        if self.demo_mcp is not None:
+            self.demo_mcp.stop()
+            self.demo_mcp = None
         self.stack_file.unlink(missing_ok=True)
         if self.moto is not None:
             if self._resources_created:
@@ -329,6 +343,7 @@ class LocalStack:
                 f"  API:        {self.api_url}   (routes under /v1/, JWT like API Gateway's authorizer)",
                 f"  AWS (moto): {self.moto_endpoint}   (AWS_ENDPOINT_URL for the aws CLI / boto3)",
                 f"  webhooks:   {self.api_url}/hooks/NAME receives, {self.api_url}/hooks lists (loopback only)",
+                *self._demo_mcp_lines(),
                 f"  state:      {self.state_dir}",
                 "",
                 f'Dev token for user "{user}" (12 h; `agentcron token NAME` makes others):',
@@ -338,6 +353,15 @@ class LocalStack:
                 "Ctrl-C stops the stack.",
             ]
         )
+
+    def _demo_mcp_lines(self) -> list[str]:
+        if self.demo_mcp is None:
+            return []
+        demo = self.demo_mcp
+        return [
+            f"  demo MCP:   {demo.url}   (a mailbox and notes; register it: POST /v1/connectors",
+            f'              {{"name": "mail", "url": "{demo.url}"}}; sent mail: {demo.base_url}/outbox)',
+        ]
 
     def serve_until_signal(self, user: str = "demo") -> int:
         """Print the banner and serve until SIGINT/SIGTERM; then stop cleanly. Returns the exit code."""

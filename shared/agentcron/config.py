@@ -136,13 +136,22 @@ class DispatcherSettings(Settings):
 
 @dataclass(frozen=True, kw_only=True)
 class ApiSettings(DispatcherSettings):
-    """The API queues runs (run now, replies) and reads transcripts."""
+    """The API queues runs (run now, replies), reads transcripts, seals connector secrets
+    with the connectors' KMS key and asks the runner function to test a connector."""
 
     artifacts_bucket: str
+    # Optional: without them the connector routes answer that connectors are not set up.
+    connector_key_id: str | None = None
+    runner_function_name: str | None = None
 
     @classmethod
     def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
-        return {**super()._read(env), "artifacts_bucket": _required(env, "ARTIFACTS_BUCKET")}
+        return {
+            **super()._read(env),
+            "artifacts_bucket": _required(env, "ARTIFACTS_BUCKET"),
+            "connector_key_id": _optional(env, "CONNECTOR_KEY_ID"),
+            "runner_function_name": _optional(env, "RUNNER_FUNCTION_NAME"),
+        }
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,7 @@ def new_message_id() -> str:
 
 def new_api_key_id() -> str:
     return f"key_{_ulid()}"
+
+
+def new_connector_id(now_ms: int | None = None) -> str:
+    return f"conn_{_ulid(now_ms)}"

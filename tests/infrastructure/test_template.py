@@ -500,6 +500,8 @@ def test_each_service_only_on_its_resource(cfn: dict[str, Any], function_id: str
         "events": {"EventBus"},
         "s3": {"ArtifactsBucket"},
         "secretsmanager": {"AnthropicApiKeySecret", "AnthropicApiKeySecretArn"},
+        "kms": {"ConnectorSecretsKey"},
+        "lambda": {"RunnerFunctionAliaslive"},
         "logs": {own_log_group},
         "xray": set(),
     }

@@ -38,6 +38,10 @@ ACTIONS_OF_CALL: dict[tuple[str, str], tuple[set[str], str]] = {
     ("events", "PutEvents"): ({"events:PutEvents"}, "EventBus"),
     ("s3", "GetObject"): ({"s3:GetObject"}, "ArtifactsBucket"),
     ("s3", "PutObject"): ({"s3:PutObject"}, "ArtifactsBucket"),
+    ("dynamodb", "DeleteItem"): ({"dynamodb:DeleteItem"}, "Table"),
+    ("kms", "Encrypt"): ({"kms:Encrypt"}, "ConnectorSecretsKey"),
+    ("kms", "Decrypt"): ({"kms:Decrypt"}, "ConnectorSecretsKey"),
+    ("lambda", "Invoke"): ({"lambda:InvokeFunction"}, "RunnerFunctionAliaslive"),
 }
 # Granted to every function for the platform, not called by its code.
 PLATFORM_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -91,8 +95,15 @@ def assert_role_matches(cfn: dict[str, Any], function_id: str, calls: set[tuple[
 
 
 def test_api_role_is_exactly_what_the_api_calls(
-    api: ApiClient, store: Store, aws_env: dict[str, str], cfn: dict[str, Any], recorder: CallRecorder
+    api: ApiClient,
+    store: Store,
+    aws_env: dict[str, str],
+    cfn: dict[str, Any],
+    recorder: CallRecorder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # As the template names it (read when the API's root is first built, below).
+    monkeypatch.setenv("RUNNER_FUNCTION_NAME", "agentcron-test-RunnerFunction")
     soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
     task = api.post("/v1/tasks", cron_task(), headers={"idempotency-key": "k1"}).json
     api.post("/v1/tasks", cron_task(), headers={"idempotency-key": "k1"})
@@ -132,7 +143,16 @@ def test_api_role_is_exactly_what_the_api_calls(
     key = api.post("/v1/api-keys", {"name": "script"}).json
     api.get("/v1/api-keys")
     assert api.delete(f"/v1/api-keys/{key['id']}").status == 204
-    assert ("dynamodb", "TransactWriteItems") in recorder.calls
+    connector = api.post(
+        "/v1/connectors",
+        {"name": "mail", "url": "https://mcp.example.com/mcp", "auth": {"type": "bearer", "token": "t"}},
+    ).json
+    api.get("/v1/connectors")
+    api.patch(f"/v1/connectors/{connector['id']}", {"name": "mail2"})
+    # The runner is asked to test it (no runner function here: the test says it could not run).
+    assert api.post(f"/v1/connectors/{connector['id']}/test").json["ok"] is False
+    api.delete(f"/v1/connectors/{connector['id']}")
+    assert {("dynamodb", "TransactWriteItems"), ("kms", "Encrypt"), ("lambda", "Invoke")} <= recorder.calls
     assert_role_matches(cfn, "ApiFunction", recorder.calls)
 
 

@@ -71,19 +71,25 @@ class _Reach:
     def __init__(self) -> None:
         self.index = _functions()
         self.memo: dict[int, frozenset[str]] = {}
+        self.cut = False  # whether the function being read met a call already being read
 
     def raised(self, function: ast.FunctionDef, visiting: frozenset[int] = frozenset()) -> frozenset[str]:
         key = id(function)
         if key in self.memo:
             return self.memo[key]
         if key in visiting:
+            self.cut = True
             return frozenset()
         # The body only: a route's decorator (`@app.post`) is not a call the route makes.
+        outer_cut, self.cut = self.cut, False
         found: set[str] = set()
         for statement in function.body:
             found |= self._raised_by(statement, visiting | {key})
-        self.memo[key] = frozenset(found)
-        return self.memo[key]
+        # A result reached through a cut cycle is partial for other callers: not remembered.
+        if not self.cut:
+            self.memo[key] = frozenset(found)
+        self.cut = self.cut or outer_cut
+        return frozenset(found)
 
     def _raised_by(self, node: ast.AST, visiting: frozenset[int]) -> set[str]:
         if isinstance(node, ast.Try):

@@ -42,6 +42,7 @@ CORE = {
     "artifacts",
     "conversations",
     "bootstrap",
+    "connectors",
     "dispatch",
     "execution",
     "notifications",

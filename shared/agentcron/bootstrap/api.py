@@ -11,6 +11,8 @@ from agentcron.artifacts import Transcripts
 from agentcron.bootstrap.container import Container
 from agentcron.bootstrap.core import CoreRoot
 from agentcron.config import ApiSettings
+from agentcron.connectors import SecretSealer
+from agentcron.connectors.service import ConnectorService, RunnerProber
 from agentcron.conversations.service import ConversationService
 from agentcron.service import Service
 
@@ -23,6 +25,14 @@ class ApiRoot(CoreRoot):
     @cached_property
     def transcripts(self) -> Transcripts:
         return Transcripts(self.settings.artifacts_bucket, client=self.aws.s3)
+
+    @cached_property
+    def connectors(self) -> ConnectorService:
+        """Sealing with the connectors' key; tests through the runner function, which alone opens secrets."""
+        config = self.settings
+        sealer = SecretSealer(self.aws.kms(), config.connector_key_id) if config.connector_key_id else None
+        prober = RunnerProber(self.aws.lambda_(), config.runner_function_name) if config.runner_function_name else None
+        return ConnectorService(self.store, sealer, prober)
 
 
 root = Container(ApiRoot)
@@ -38,3 +48,7 @@ def conversations() -> ConversationService:
 
 def api_keys() -> ApiKeyService:
     return root().api_keys
+
+
+def connectors() -> ConnectorService:
+    return root().connectors

@@ -50,6 +50,12 @@ class AwsSession:
     def secretsmanager(self) -> Any:
         return self._client("secretsmanager")
 
+    def kms(self) -> Any:
+        return self._client("kms")
+
+    def lambda_(self) -> Any:
+        return self._client("lambda")
+
     def store(self, table_name: str, due_shards: int) -> Store:
         """A new Store (one per thread: its resource is not thread-safe) on this session."""
         with self._lock:

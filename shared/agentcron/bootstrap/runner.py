@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentcron.bootstrap.api import ApiRoot
 from agentcron.bootstrap.container import Container
 from agentcron.clock import utcnow
 from agentcron.config import RunnerSettings
+from agentcron.connectors import SecretOpener
 from agentcron.conversations.turns import ConversationRuns
 from agentcron.execution import RunExecutor
 from agentcron.models import Task, TaskCreate
@@ -52,6 +53,11 @@ class RunnerRoot(ApiRoot):
         return Anthropic(api_key=key, base_url=config.base_url, max_retries=0)
 
     @cached_property
+    def secret_opener(self) -> SecretOpener:
+        """Opens connector secrets (kms:Decrypt is the runner's alone)."""
+        return SecretOpener(self.aws.kms())
+
+    @cached_property
     def clock(self) -> Callable[[], datetime]:
         return utcnow
 
@@ -82,3 +88,11 @@ def executor() -> RunExecutor:
 
 def run_queue() -> RunQueue:
     return root().queue
+
+
+def connector_test(owner: str, connector_id: str) -> dict[str, Any]:
+    """POST /v1/connectors/{id}/test, as the API asks it of the runner (a direct invocation)."""
+    from agentcron.connectors.probe import run_connector_test  # the MCP SDK: only when a test is asked
+
+    current = root()
+    return run_connector_test(current.store, current.secret_opener, owner, connector_id).model_dump(mode="json")

@@ -2,7 +2,8 @@
 
 `Store` composes the parts (one boto3 resource and table per instance): tasks,
 runs and conversations for the API (tasks.py, runs.py, conversations.py), claims for the dispatcher (claims.py),
-execution and memory for the runner (execution.py, memory.py), on the item shapes
+execution and memory for the runner (execution.py, memory.py), an owner's connectors
+(connectors.py) and API keys (api_keys.py), on the item shapes
 and conditional-write primitives of base.py. Each module's docstring states its
 conditional-write contract; botocore errors leave as StoreUnavailable (dynamo.py).
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from agentcron.store.api_keys import ApiKeyStore
 from agentcron.store.claims import ClaimLost, ClaimStore, RunsAlreadyExist
+from agentcron.store.connectors import ConnectorStore
 from agentcron.store.conversations import ConversationStore
 from agentcron.store.dynamo import plain as _plain
 from agentcron.store.execution import ExecutionStore
@@ -54,5 +56,5 @@ __all__ = [
 ]
 
 
-class Store(RunStore, ClaimStore, ExecutionStore, MemoryStore, ConversationStore, ApiKeyStore):
+class Store(RunStore, ClaimStore, ExecutionStore, MemoryStore, ConversationStore, ConnectorStore, ApiKeyStore):
     """Every store operation, for callers not yet moved to their own part."""
