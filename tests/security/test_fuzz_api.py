@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -79,6 +80,12 @@ OPERATIONS: list[tuple[str, str]] = [
     ("GET", "/v1/conversations/{conversation_id}/messages"),
     ("POST", "/v1/conversations/{conversation_id}/messages"),
     ("POST", "/v1/conversations/{conversation_id}/archive"),
+    ("POST", "/v1/connectors"),
+    ("GET", "/v1/connectors"),
+    ("GET", "/v1/connectors/{connector_id}"),
+    ("PATCH", "/v1/connectors/{connector_id}"),
+    ("DELETE", "/v1/connectors/{connector_id}"),
+    ("POST", "/v1/connectors/{connector_id}/test"),
     ("POST", "/v1/api-keys"),
     ("GET", "/v1/api-keys"),
     ("DELETE", "/v1/api-keys/{key_id}"),
@@ -137,6 +144,7 @@ class RealIds:
     run_ids: list[str]
     conversation_ids: list[str]
     key_ids: list[str]
+    connector_ids: list[str]
 
 
 def real_ids(target: FuzzTarget) -> RealIds:
@@ -155,6 +163,10 @@ def real_ids(target: FuzzTarget) -> RealIds:
     )
     conversation = target.call("POST", "/v1/conversations", {"message": "hello"})
     assert conversation.status_code == 201, conversation.text
+    # (Names are unique per owner, and each test makes its resources anew.)
+    name = f"fuzz{uuid.uuid4().hex[:8]}"
+    connector = target.call("POST", "/v1/connectors", {"name": name, "url": "https://mcp.example.com/mcp"})
+    assert connector.status_code == 201, connector.text
     key = target.call("POST", "/v1/api-keys", {"name": "fuzz"})
     assert key.status_code == 201, key.text
     return RealIds(
@@ -162,6 +174,7 @@ def real_ids(target: FuzzTarget) -> RealIds:
         run_ids=runs,
         conversation_ids=[conversation.json()["id"]],
         key_ids=[key.json()["id"]],
+        connector_ids=[connector.json()["id"]],
     )
 
 
@@ -221,6 +234,8 @@ def _strategies(target: FuzzTarget, method: str, path: str, mode: GenerationMode
         fixed = [{"conversation_id": conversation_id} for conversation_id in ids.conversation_ids]
     elif "{key_id}" in path:
         fixed = [{"key_id": key_id} for key_id in ids.key_ids]
+    elif "{connector_id}" in path:
+        fixed = [{"connector_id": connector_id} for connector_id in ids.connector_ids]
     strategies = [operation.as_strategy(generation_mode=mode)]
     strategies += [operation.as_strategy(generation_mode=mode, path_parameters=p) for p in fixed if p]
     valid = VALID_BODIES.get((method, path))

@@ -22,6 +22,7 @@ from agentcron.ids import (
     chat_task_id,
     manual_run_id,
     new_api_key_id,
+    new_connector_id,
     new_conversation_id,
     new_task_id,
     scheduled_run_id,
@@ -46,6 +47,7 @@ class Victim:
     finished_run_id: str  # SUCCEEDED, with a transcript in S3
     conversation_id: str  # with a first message and its chat turn queued
     api_key_id: str
+    connector_id: str  # with a bearer secret
 
     @property
     def conversation_ids(self) -> list[str]:
@@ -98,7 +100,15 @@ def victim(api: ApiClient, store: Store, aws_env: dict[str, str]) -> Victim:
     assert ok(api.get(f"/v1/runs/{finished}/transcript", user=ALICE))["messages"]
     conversation = ok(api.post("/v1/conversations", {"message": "alice's private chat"}, user=ALICE), 201)
     key = ok(api.post("/v1/api-keys", {"name": "alice's script"}, user=ALICE), 201)
-    return Victim(task["id"], paused["id"], queued, waiting, finished, conversation["id"], key["id"])
+    connector = ok(
+        api.post(
+            "/v1/connectors",
+            {"name": "alicemail", "url": "https://mcp.example.com/mcp", "auth": {"type": "bearer", "token": "s3cret"}},
+            user=ALICE,
+        ),
+        201,
+    )
+    return Victim(task["id"], paused["id"], queued, waiting, finished, conversation["id"], key["id"], connector["id"])
 
 
 def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
@@ -115,6 +125,8 @@ def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
         f"/v1/runs/{victim.finished_run_id}/transcript",
         "/v1/conversations",
         "/v1/api-keys",
+        "/v1/connectors",
+        f"/v1/connectors/{victim.connector_id}",
         *[f"/v1/conversations/{c}" for c in victim.conversation_ids],
         *[f"/v1/conversations/{c}/messages" for c in victim.conversation_ids],
     ]:
@@ -135,6 +147,8 @@ PUBLIC_ROUTES = {
     ("POST", "/v1/conversations"),
     ("GET", "/v1/api-keys"),
     ("POST", "/v1/api-keys"),
+    ("GET", "/v1/connectors"),
+    ("POST", "/v1/connectors"),
     ("GET", "/v1/tasks/due"),
     ("GET", "/v1/runs"),
     ("POST", "/v1/schedules/preview"),
@@ -165,6 +179,7 @@ VARIANTS: dict[tuple[str, str], list[tuple[str, Any, dict[str, str]]]] = {
         ("", {"text": "hi"}, {"idempotency-key": "bob-1"}),
     ],
     ("GET", "/v1/conversations/<conversation_id>/messages"): [("", None, {}), ("?limit=200", None, {})],
+    ("PATCH", "/v1/connectors/<connector_id>"): [("", {"name": "bobsmail"}, {})],
 }
 
 
@@ -179,6 +194,7 @@ ID_PLACEHOLDERS = {
     "<run_id>": lambda victim: victim.run_ids,
     "<conversation_id>": lambda victim: victim.conversation_ids,
     "<key_id>": lambda victim: [victim.api_key_id],
+    "<connector_id>": lambda victim: [victim.connector_id],
 }
 
 
@@ -233,18 +249,17 @@ def test_bob_gets_404_on_every_route_for_alices_resources_and_nothing_changes(
     tried = 0
     for method, path, body, headers in attacks(victim, app_routes(api_module)):
         response = api.request(method, path, user=BOB, json_body=body, headers=headers)
-        real_ids = [*victim.task_ids, *victim.run_ids, *victim.conversation_ids, victim.api_key_id]
+        real_ids = [*victim.task_ids, *victim.run_ids, *victim.conversation_ids, victim.api_key_id, victim.connector_id]
         real_id = next(i for i in real_ids if i in path)
-        ghost = {"task": ghost_task, "run": ghost_run, "conv": ghost_conversation, "key": ghost_key}[
-            real_id.split("_")[0]
-        ]
+        ghosts = {"task": ghost_task, "run": ghost_run, "conv": ghost_conversation, "key": ghost_key}
+        ghost = {**ghosts, "conn": new_connector_id()}[real_id.split("_")[0]]
         missing = api.request(method, path.replace(real_id, ghost), user=BOB, json_body=body, headers=headers)
         assert missing.status == 404, (method, path, missing.text)
         _same_as_missing(response, real_id, missing, ghost)
         tried += 1
     # 14 task routes x 2 tasks, 4 run routes x 3 runs, 4 conversation routes (6 requests) x 1 conversation,
-    # 1 key route x 1 key
-    assert tried == 14 * 2 + 4 * 3 + 6 + 1
+    # 1 key route x 1 key, 4 connector routes x 1 connector
+    assert tried == 14 * 2 + 4 * 3 + 6 + 1 + 4
     assert snapshot(api, store, victim) == before, "a request of bob changed alice's data"
 
 

@@ -13,9 +13,8 @@ KEY_PREFIX = "ak_"
 # What the listing shows of a key, so its owner can tell them apart (never enough to use).
 DISPLAY_CHARS = 8
 
-KeyName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
+# Taken as given (no stripping: Python's strip() also eats \x1c-\x1f, which the pattern refuses).
+KeyName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class ApiKeyCreate(StrictInput):
