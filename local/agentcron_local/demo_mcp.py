@@ -107,7 +107,13 @@ class Mailbox:
 
 
 def build_server(mailbox: Mailbox) -> MCPServer:
-    server = MCPServer("agentcron demo mailbox", instructions="A demo mailbox and notes store for agentcron tasks.")
+    server = MCPServer(
+        "agentcron demo mailbox",
+        instructions="A demo mailbox and notes store for agentcron tasks.",
+        # The SDK configures the root logger at this level: at its default INFO, every botocore
+        # "Found credentials" line of the whole local stack reached the terminal.
+        log_level="WARNING",
+    )
 
     @server.tool()
     def list_messages() -> list[dict[str, str]]:
