@@ -305,7 +305,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Preview a schedule",
         "The next occurrences of a schedule and a description in words, without saving anything.",
     ),
-    ("get", "/v1/tools"): Operation("listTools", "List tools", "The tools an agent may be given, by name."),
+    ("get", "/v1/tools"): Operation(
+        "listTools",
+        "List tools",
+        "The tools an agent may be given: built in, Anthropic's server tools, and your connectors' tools as "
+        "their last test listed them (give those through agent.connectors).",
+        raises=(errors.BadRequest,),
+    ),
     ("get", "/v1/health"): Operation(
         "getHealth", "Check health", "Answers 200 while the API is up; needs no token.", public=True
     ),

@@ -6,7 +6,7 @@ exactly; internal bookkeeping (owner, counters) stays out of them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from agentcron.models import (
     AgentConfig,
@@ -148,8 +148,19 @@ class RunPage(View):
     next_cursor: str | None
 
 
+class ListedTool(ToolSpec):
+    """A tool a task may give its agent: built in (``client``: the runner runs it), Anthropic's
+    (``server``), or one of the caller's connectors' (``connector``: name it through
+    ``agent.connectors``; this is what the connector's last test listed)."""
+
+    kind: Literal["client", "server", "connector"]
+    connector_id: str | None = Field(default=None, description="The connector offering it (kind connector)")
+    tool: str | None = Field(default=None, description="Its name on the connector's server (kind connector)")
+    checked_at: datetime | None = Field(default=None, description="When the connector's test listed it")
+
+
 class ToolList(View):
-    items: list[ToolSpec]
+    items: list[ListedTool]
 
 
 class SchedulePreview(View):

@@ -15,6 +15,7 @@ TASK_ID_RE = re.compile(r"^task_[0-9A-HJKMNP-TV-Z]{26}$")
 CONVERSATION_ID_RE = re.compile(r"^conv_[0-9A-HJKMNP-TV-Z]{26}$")
 MESSAGE_ID_RE = re.compile(r"^msg_[0-9A-HJKMNP-TV-Z]{26}$")
 API_KEY_ID_RE = re.compile(r"^key_[0-9A-HJKMNP-TV-Z]{26}$")
+CONNECTOR_ID_RE = re.compile(r"^conn_[0-9A-HJKMNP-TV-Z]{26}$")
 RUN_ID_RE = re.compile(r"^run_(?P<task>[0-9A-HJKMNP-TV-Z]{26})_(?P<epoch>\d{10})(?P<suffix>[0-9a-z]{0,12})$")
 
 

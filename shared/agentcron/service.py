@@ -21,6 +21,7 @@ from agentcron.ids import manual_run_id, new_task_id
 from agentcron.models import (
     CANCELLABLE_STATUSES,
     QUESTION_FIELDS,
+    AgentConfig,
     PreviewRequest,
     Run,
     RunStatus,
@@ -76,6 +77,7 @@ class Service:
         `conversation_id`: the conversation it is created from (its runs report there)."""
         now = self.clock()
         _refuse_never_running(body.schedule, now)
+        self._refuse_foreign_connectors(owner, body.agent)
         task = Task(
             id=new_task_id(),
             owner=owner,
@@ -96,6 +98,20 @@ class Service:
         if task_id != task.id:
             return self.store.get_task(owner, task_id, include_deleted=True), False
         return self.shown(self._claim_near_term(task)), True
+
+    def _refuse_foreign_connectors(self, owner: str, agent: AgentConfig) -> None:
+        """A task names only its owner's connectors: another owner's id is answered exactly
+        as one that does not exist (a 422 naming the field), so ids cannot be probed."""
+        problems = []
+        for index, grant in enumerate(agent.connectors):
+            try:
+                self.store.get_connector(owner, grant.connector)
+            except NotFound:
+                problems.append(
+                    FieldError(f"body.agent.connectors.{index}.connector", f"you have no connector {grant.connector}")
+                )
+        if problems:
+            raise InvalidRequest("the task names connectors you do not have", problems)
 
     def get_task(self, owner: str, task_id: str) -> Task:
         return self.shown(self.store.get_task(owner, task_id))
@@ -163,6 +179,8 @@ class Service:
         now = self.clock()
         if patch.schedule is not None:
             _refuse_never_running(patch.schedule, now)
+        if patch.agent is not None:
+            self._refuse_foreign_connectors(owner, patch.agent)
         next_run: int | Keep | None = KEEP
         if patch.schedule is not None and current.enabled:
             next_run = next_run_epoch(patch.schedule, now=now, anchor=current.created_at)
