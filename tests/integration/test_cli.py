@@ -427,3 +427,46 @@ def test_the_command_line_entry_point_and_its_errors(stack: LocalStack, tmp_path
     assert unknown.returncode == 2 and "functions: api, dispatcher, runner" in unknown.stderr
     usage = run_process(stack, "tasks", "frobnicate")
     assert usage.returncode == 2 and "invalid choice: 'frobnicate'" in usage.stderr
+
+
+# ------------------------------------------------------------------------ connectors
+
+
+def test_connectors_add_test_use_and_delete(
+    agentcron: Agentcron, stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert stack.demo_mcp is not None
+    monkeypatch.setenv("DEMO_MAIL_TOKEN", "tok-cli-never-printed")
+    added = agentcron(
+        "connectors", "add", "--name", "clmail", "--url", stack.demo_mcp.url, "--header", "X-Demo-Key",
+        "--token-env", "DEMO_MAIL_TOKEN",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    connector_id = next(line.split()[-1] for line in added.lines if line.startswith("id:"))
+    assert "auth:      header X-Demo-Key (set)" in added.lines
+    assert "tok-cli-never-printed" not in added.out + added.err
+    listed = agentcron("connectors", "list")
+    assert listed.lines[0].split() == ["ID", "NAME", "URL", "AUTH", "UPDATED"]
+    assert any(line.startswith(connector_id) for line in listed.lines)
+    tested = agentcron("connectors", "test", connector_id)
+    assert tested.code == 0, tested.out + tested.err
+    assert tested.lines[0].startswith("ok: ") and any("clmail__search_messages" in line for line in tested.lines)
+    assert agentcron("connectors", "get", connector_id, user="bob").code == 1, "bob's is a 404"
+
+    created = agentcron(
+        "tasks", "create", "--name", "mail search", "--manual", "--connector", f"{connector_id}=search_messages",
+        "--prompt", 'Find it\ntool: clmail__search_messages {"query": "receipt"}', "--json",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    assert created.json["agent"]["connectors"] == [{"connector": connector_id, "tools": ["search_messages"]}]
+    waited = agentcron("tasks", "run", created.json["id"], "--wait", *FAST_POLL)
+    assert waited.code == 0, waited.err
+    assert any("clmail__search_messages returned" in line for line in waited.lines), waited.out
+
+    assert agentcron("connectors", "delete", connector_id).code == 0
+    assert agentcron("connectors", "get", connector_id).code == 1
+
+
+def test_a_connector_secret_is_never_an_argument(agentcron: Agentcron) -> None:
+    unset = agentcron("connectors", "add", "--name", "x", "--url", "https://mcp.example.com/mcp", "--header", "K")
+    assert unset.code == 2 and "--token-env NAME or --token-stdin" in unset.err

@@ -24,6 +24,19 @@ def parse_seconds(text: str) -> int:
     return 0 if text.strip() in ("0", "0s", "0m", "0h", "0d") else parse_duration(text)
 
 
+def parse_connector_grant(text: str) -> dict[str, Any]:
+    """``conn_…`` (all its tools) or ``conn_…=search_messages,read_message`` (only those)."""
+    connector, sep, tools = text.partition("=")
+    if not connector.strip():
+        raise argparse.ArgumentTypeError("give a connector id: conn_…[=tool,tool]")
+    if not sep:
+        return {"connector": connector.strip()}
+    names = [name.strip() for name in tools.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("after = name the connector's tools, comma-separated")
+    return {"connector": connector.strip(), "tools": names}
+
+
 @dataclass(frozen=True)
 class SectionFlag:
     """``--flag VALUE`` sets ``body[section][key]``."""
@@ -117,6 +130,13 @@ SECTION_FLAGS = (
         "--deny-tool",
         "never offer this tool, built-in or a connector's (repeat; deny wins)",
         {"action": "append", "metavar": "NAME"},
+    ),
+    SectionFlag(
+        "agent",
+        "connectors",
+        "--connector",
+        "let the agent use this connector (repeat): conn_ID for all its tools, conn_ID=tool,tool for some",
+        {"action": "append", "type": parse_connector_grant, "metavar": "ID[=TOOLS]"},
     ),
     SectionFlag("notify", "webhook_url", "--webhook", "POST each finished run here (https)", {"metavar": "URL"}),
     SectionFlag(
