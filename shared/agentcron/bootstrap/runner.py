@@ -19,6 +19,7 @@ from agentcron.execution import RunExecutor
 from agentcron.models import Task, TaskCreate
 from agentcron.notifications import RunEvents, Webhooks
 from agentcron.queue import RunQueue
+from agentcron.reports.writer import ReportWriter
 from agentcron.secrets import anthropic_api_key
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class RunnerRoot(ApiRoot):
             retry_base_seconds=self.settings.retry_base_seconds,
             queue=self.queue,
             conversations=ConversationRuns(self.conversations, self.service, self.clock),
+            reports=ReportWriter(self.reports),
         )
 
     def _create_task(self, owner: str, body: TaskCreate, idempotency_key: str) -> Task:
