@@ -93,6 +93,7 @@ _TASK_LINKS = {
 _RUN_LINKS = {
     "getRun": ("getRun", {"run_id": "$response.body#/id"}),
     "getRunTranscript": ("getRunTranscript", {"run_id": "$response.body#/id"}),
+    "getRunReport": ("getRunReport", {"run_id": "$response.body#/id"}),
     "cancelRun": ("cancelRun", {"run_id": "$response.body#/id"}),
     "getRunTask": ("getTask", {"task_id": "$response.body#/task_id"}),
 }
@@ -220,6 +221,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Get a run's transcript",
         "The messages exchanged with the model during the run (404 until the run has written one).",
         raises=_LOOKUP,
+    ),
+    ("get", "/v1/runs/{run_id}/report"): Operation(
+        "getRunReport",
+        "Get a run's report",
+        "The report the task's `report.format` asks for (Markdown, HTML, JSON or PDF), as a download. "
+        "Deployed, a 307 redirect to a presigned S3 URL good for 5 minutes. 404 when the run has no report "
+        "(its task asks for none, or it has not ended).",
+        raises=_LOOKUP,
+        headers={200: ("Content-Disposition",), 307: ("Location",)},
     ),
     ("post", "/v1/runs/{run_id}/reply"): Operation(
         "replyToRun",
@@ -395,7 +405,14 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": 'The task\'s version, e.g. `"3"`: send it back in `If-Match`',
         "schema": {"type": "string", "pattern": r'^"[0-9]{1,9}"$'},
     },
-    "Location": {"description": "The URL path of the created resource", "schema": {"type": "string"}},
+    "Location": {
+        "description": "The URL path of the created resource (a report: the presigned URL to fetch it from)",
+        "schema": {"type": "string"},
+    },
+    "Content-Disposition": {
+        "description": 'A download and its file name, e.g. `attachment; filename="report-run_….pdf"`',
+        "schema": {"type": "string"},
+    },
     "Idempotent-Replayed": {
         "description": "`true` when this answer replays an earlier request with the same `Idempotency-Key`",
         "schema": {"type": "string", "enum": ["true"]},

@@ -12,6 +12,8 @@ from agentcron.models import (
     AgentConfig,
     NotifySettings,
     Policies,
+    ReportFormat,
+    ReportSettings,
     Run,
     RunAttempt,
     RunError,
@@ -59,6 +61,9 @@ class TaskView(View):
     last_run: RunSummary | None
     output_schema: dict[str, Any] | None = Field(
         default=None, description="The JSON Schema each run's structured `result` validates against"
+    )
+    report: ReportSettings | None = Field(
+        default=None, description="The report each run gets when it ends (GET /v1/runs/{id}/report); null: none"
     )
     conversation_id: str | None = Field(
         default=None, description="The conversation it was created in: its runs report there"
@@ -135,6 +140,9 @@ class RunView(View):
     )
     notify_reason: str | None = Field(default=None, description="Why it did or did not notify")
     notify_message: str | None = Field(default=None, description="What the agent told notify_user to say")
+    report_format: ReportFormat | None = Field(
+        default=None, description="The format of the run's report, once stored (`_links.report` fetches it)"
+    )
     links: dict[str, Link] = Field(alias="_links")
 
 
@@ -258,6 +266,7 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_sec
             "last_run",
             "conversation_id",
             "output_schema",
+            "report",
             "created_at",
             "updated_at",
         }
@@ -291,6 +300,8 @@ def run_links(run: Run, *, task_deleted: bool = False) -> dict[str, Link]:
         links["cancel"] = Link(href=f"{base}/cancel", method="POST")
     if run.transcript_key:
         links["transcript"] = Link(href=f"{base}/transcript")
+    if run.report_key:
+        links["report"] = Link(href=f"{base}/report")
     return links
 
 
@@ -304,7 +315,7 @@ def cost_view(estimate: CostEstimate | None) -> RunCost | None:
 def run_view(run: Run, *, task_deleted: bool = False) -> RunView:
     """`task_deleted`: the run's task is deleted (a waiting run then cannot be resumed)."""
     data: dict[str, Any] = run.model_dump(
-        exclude={"owner", "reply", "transcript_key", "active_until", "resends", "attempts"}
+        exclude={"owner", "reply", "transcript_key", "report_key", "active_until", "resends", "attempts"}
     )
     data["error"], data["usage"] = run.error, run.usage
     return RunView(

@@ -143,6 +143,10 @@ class ApiSettings(DispatcherSettings):
     # Optional: without them the connector routes answer that connectors are not set up.
     connector_key_id: str | None = None
     runner_function_name: str | None = None
+    # Deployed (the template sets REPORT_REDIRECT=on): GET /v1/runs/{id}/report redirects to a
+    # short-lived presigned S3 URL, so the file never passes through the Lambda's 6 MB response.
+    # Off (the local stack): the API answers the file itself.
+    report_redirect: bool = False
 
     @classmethod
     def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -151,6 +155,7 @@ class ApiSettings(DispatcherSettings):
             "artifacts_bucket": _required(env, "ARTIFACTS_BUCKET"),
             "connector_key_id": _optional(env, "CONNECTOR_KEY_ID"),
             "runner_function_name": _optional(env, "RUNNER_FUNCTION_NAME"),
+            "report_redirect": _switch(env, "REPORT_REDIRECT", default=False),
         }
 
 

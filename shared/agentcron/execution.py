@@ -60,6 +60,7 @@ from agentcron.notify_policy import NotifyDecision, decide
 from agentcron.observability import RUN_OUTCOME_METRICS, logger, metrics, tracer
 from agentcron.overlap import asked_by_owner, holder_of
 from agentcron.queue import RunMessage, RunQueue
+from agentcron.reports.writer import ReportWriter
 from agentcron.schedules import to_epoch
 from agentcron.secrets import MissingApiKey
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
@@ -228,6 +229,8 @@ class RunExecutor:
     conversations: ConversationRuns | None = None
     # The runner's MCP client for tasks with agent.connectors (None: such runs fail, saying so).
     connectors: ConnectorRuntime | None = None
+    # Renders and stores the report of a task that asks for one (task.report).
+    reports: ReportWriter | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -506,6 +509,10 @@ class RunExecutor:
                 fields["question_options"] = question_options
         if error is not None:
             fields["error"] = {"type": error[0], "message": error[1][:ERROR_CHARS_STORED]}
+        if status in FINAL_STATUSES and self.reports is not None:
+            # The run as it is about to be stored, with its whole output (the item keeps its start).
+            ended = Run.model_validate({**run.model_dump(), **fields, "status": status, "output": output})
+            fields.update(self.reports.fields(attempt.task, ended))
         remove = ["reply"] if status == RunStatus.WAITING_INPUT else list(QUESTION_FIELDS)
         if error is None:
             remove.append("error")

@@ -231,6 +231,18 @@ class Notify(NotifySettings):
         return value
 
 
+ReportFormat = Literal["markdown", "html", "json", "pdf"]
+
+
+class ReportSettings(StrictInput):
+    """A report of each run that ran to an end, rendered by the runner and kept beside its transcript."""
+
+    format: ReportFormat = Field(
+        description="markdown, html (sanitised, styled), json (the structured result, or the output, with the "
+        "run's details) or pdf"
+    )
+
+
 class TaskCreate(StrictInput):
     name: Name
     description: Description = ""
@@ -243,6 +255,7 @@ class TaskCreate(StrictInput):
     notify: Notify = Field(default_factory=Notify)
     tags: Tags = Field(default_factory=list)
     output_schema: OutputSchema | None = None
+    report: ReportSettings | None = None
 
 
 class TaskPatch(StrictInput):
@@ -260,6 +273,8 @@ class TaskPatch(StrictInput):
     notify: Notify | None = None
     tags: Tags | None = None
     output_schema: OutputSchema | None = None
+    # null turns reports off.
+    report: ReportSettings | None = None
 
     NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "prompt", "schedule", "policies", "agent", "variables", "tags")
 
@@ -335,6 +350,7 @@ class Task(StoredModel):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     tags: list[str] = Field(default_factory=list)
     output_schema: dict[str, Any] | None = None
+    report: ReportSettings | None = None
     version: int = 1
     next_run_at: int | None = None
     last_run: RunSummary | None = None
@@ -414,6 +430,9 @@ class Run(StoredModel):
     duration_ms: int | None = None
     model: str | None = None
     transcript_key: str | None = None
+    # The run's report in S3 (the task's report.format), once the run ended.
+    report_key: str | None = None
+    report_format: ReportFormat | None = None
     reason: str | None = None
     # Oldest first, at most ATTEMPTS_KEPT.
     attempts: list[RunAttempt] = Field(default_factory=list)

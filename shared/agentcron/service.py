@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentcron import webhook_signatures
-from agentcron.artifacts import Transcripts
+from agentcron.artifacts import Reports, Transcripts
 from agentcron.clock import utcnow
 from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher
 from agentcron.errors import Conflict, FieldError, InvalidRequest, NotFound, PreconditionFailed, QueueUnavailable
@@ -35,6 +35,7 @@ from agentcron.observability import logger
 from agentcron.overlap import manual_run_refusal
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.read_models import Preview, RunStatistics, run_statistics
+from agentcron.reports.formats import RunReport, report_filename
 from agentcron.schedules import Schedule, describe, from_epoch, next_occurrence, next_occurrences, to_epoch
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store
 
@@ -64,6 +65,9 @@ class Service:
     # enable), through the same code path as the dispatcher.
     dispatcher: Dispatcher | None = None
     transcripts: Transcripts | None = None
+    reports: Reports | None = None
+    # Answer a report with a presigned S3 URL to redirect to (deployed) rather than its bytes.
+    report_redirect: bool = False
     # Told when a task's state or one of its waiting runs changed (the conversation it
     # was created from derives its status from them); set by the composition root.
     on_task_changed: Callable[[Task], None] | None = None
@@ -172,7 +176,7 @@ class Service:
         for name in patch.model_fields_set:
             value = getattr(patch, name)
             if value is None:  # only the clearable fields may be null (the model checks)
-                value = "" if name == "description" else None if name == "output_schema" else {}
+                value = "" if name == "description" else None if name in ("output_schema", "report") else {}
             changes[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
         if patch.notify is not None and patch.notify.webhook_url and current.webhook_secret is None:
             changes["webhook_secret"] = new_webhook_secret()
@@ -362,6 +366,16 @@ class Service:
         if run.transcript_key is None or self.transcripts is None:
             raise NotFound(f"run {run_id} has no transcript yet")
         return self.transcripts.load(run.transcript_key)
+
+    def report(self, owner: str, run_id: str) -> RunReport:
+        """The run's report (kept in S3): its bytes, or where to fetch it when redirecting."""
+        run = self.store.get_run(owner, run_id)
+        if run.report_key is None or run.report_format is None or self.reports is None:
+            raise NotFound(f"run {run_id} has no report (its task asks for none, or it has not ended)")
+        format, filename = run.report_format, report_filename(run.id, run.report_format)
+        if self.report_redirect:
+            return RunReport(format, filename, url=self.reports.presigned_url(run.report_key, run.id, format))
+        return RunReport(format, filename, body=self.reports.load(run.report_key))
 
     def cancel_run(self, owner: str, run_id: str) -> Run:
         cancelled = self.store.transition_run(

@@ -259,6 +259,31 @@ def test_run_wait_then_read_the_history(agentcron: Agentcron) -> None:
     assert "               claude-sonnet-5 list prices, model tokens only (no AWS costs)" in shown.lines
 
 
+def test_a_runs_report_prints_text_and_saves_a_pdf_only_to_a_file(agentcron: Agentcron, tmp_path: Path) -> None:
+    task_id = create(agentcron, "--name", "weekly", "--prompt", "Отчёт за неделю", "--manual", "--report", "markdown")
+    assert agentcron("tasks", "get", task_id, "--json").json["report"] == {"format": "markdown"}
+    waited = agentcron("tasks", "run", task_id, "--wait", *FAST_POLL)
+    assert waited.code == 0, waited.err
+    run_id = waited.lines[0].split()[-1]
+    printed = agentcron("runs", "report", run_id)
+    assert printed.code == 0, printed.err
+    assert printed.lines[0] == "# weekly" and f"- **Run:** {run_id}" in printed.lines
+    assert "Done: Отчёт за неделю" in printed.lines
+
+    assert agentcron("tasks", "update", task_id, "--report", "pdf", "-q").code == 0
+    run_id = agentcron("tasks", "run", task_id, "--wait", *FAST_POLL).lines[0].split()[-1]
+    refused = agentcron("runs", "report", run_id)
+    assert refused.code == 2 and "binary (application/pdf)" in refused.err and "--out" in refused.err
+    saved = agentcron("runs", "report", run_id, "--out", str(tmp_path / "r.pdf"))
+    assert saved.code == 0, saved.err
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
+
+    assert agentcron("tasks", "update", task_id, "--no-report", "-q").code == 0
+    run_id = agentcron("tasks", "run", task_id, "--wait", *FAST_POLL).lines[0].split()[-1]
+    missing = agentcron("runs", "report", run_id)
+    assert missing.code == 1 and "has no report" in missing.err
+
+
 def test_a_question_a_reply_and_a_cancel(agentcron: Agentcron) -> None:
     task_id = create(agentcron, "--name", "asker", "--prompt", "ask: Which team?", "--tool", "ask_user", "--manual")
     asked = agentcron("tasks", "run", task_id, "--wait", "--json", *FAST_POLL)

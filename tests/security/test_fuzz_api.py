@@ -72,6 +72,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("GET", "/v1/runs"),
     ("GET", "/v1/runs/{run_id}"),
     ("GET", "/v1/runs/{run_id}/transcript"),
+    ("GET", "/v1/runs/{run_id}/report"),
     ("POST", "/v1/runs/{run_id}/reply"),
     ("POST", "/v1/runs/{run_id}/cancel"),
     ("POST", "/v1/conversations"),

@@ -48,6 +48,7 @@ CORE = {
     "notifications",
     "observability",
     "queue",
+    "reports",
     "secrets",
     "service",
     "store",

@@ -189,6 +189,13 @@ def add_task_fields(parser: argparse.ArgumentParser, *, update: bool) -> None:
         sections.add_argument(flag.flag, dest=flag.dest, help=flag.help, **flag.options)
     if update:
         sections.add_argument("--no-webhook", action="store_true", help="stop notifying a webhook")
+    sections.add_argument(
+        "--report",
+        choices=REPORT_FORMATS,
+        help="give each run that ends a report in this format (agentcron runs report RUN_ID)",
+    )
+    if update:
+        sections.add_argument("--no-report", action="store_true", help="stop making reports")
     add_schedule_options(parser)
     fields.add_argument(
         "--from-file",
@@ -223,6 +230,18 @@ def _sections(args: argparse.Namespace, body: dict[str, Any], current: Mapping[s
         body[section] = {**(current.get(section) or {}), **(body.get(section) or {}), **values}
 
 
+REPORT_FORMATS = ("markdown", "html", "json", "pdf")
+
+
+def _report(args: argparse.Namespace, body: dict[str, Any]) -> None:
+    if getattr(args, "no_report", False):
+        if args.report is not None:
+            raise CliError("--report and --no-report contradict each other", EXIT_USAGE)
+        body["report"] = None
+    elif args.report is not None:
+        body["report"] = {"format": args.report}
+
+
 def create_body(args: argparse.Namespace) -> dict[str, Any]:
     """``tasks create``'s flags -> the POST /v1/tasks body."""
     body = read_json(args.from_file, "the task file") if args.from_file else {}
@@ -236,6 +255,7 @@ def create_body(args: argparse.Namespace) -> dict[str, Any]:
     if args.disabled:
         body["enabled"] = False
     _sections(args, body, {})
+    _report(args, body)
     schedule = schedule_from_args(args, body.get("schedule"))
     if schedule is not None:
         body["schedule"] = schedule
@@ -276,6 +296,7 @@ def update_body(args: argparse.Namespace, current: Mapping[str, Any]) -> dict[st
             raise CliError("--tag and --no-tags contradict each other", EXIT_USAGE)
         body["tags"] = list(args.tag)
     _sections(args, body, current)
+    _report(args, body)
     schedule = schedule_from_args(args, body.get("schedule") or current.get("schedule"))
     if schedule is not None:
         body["schedule"] = schedule

@@ -21,6 +21,7 @@ from agentcron.lazy_client import LazyClient
 from agentcron.models import Task, TaskCreate
 from agentcron.notifications import RunEvents, Webhooks
 from agentcron.queue import RunQueue
+from agentcron.reports.writer import ReportWriter
 from agentcron.secrets import anthropic_api_key
 from agentcron.tools.connected import ConnectedTools, ConnectorRuntime
 
@@ -88,6 +89,7 @@ class RunnerRoot(ApiRoot):
             queue=self.queue,
             conversations=ConversationRuns(self.conversations, self.service, self.clock),
             connectors=self.run_connectors,
+            reports=ReportWriter(self.reports),
         )
 
     def _create_task(self, owner: str, body: TaskCreate, idempotency_key: str) -> Task:
