@@ -52,6 +52,7 @@ RESOURCE_ENV: dict[str, str] = {
 PARAMETER_ENV: dict[str, str] = {
     "DueShards": "DUE_SHARDS",
     "TickSeconds": "TICK_SECONDS",
+    "HistoryRetentionDays": "HISTORY_RETENTION_DAYS",
 }
 
 SUPPORTED_TYPES = frozenset(

@@ -16,6 +16,7 @@ from agentcron.config import RunnerSettings
 from agentcron.connectors import SecretOpener
 from agentcron.conversations.turns import ConversationRuns
 from agentcron.execution import RunExecutor
+from agentcron.history import Actor, Via
 from agentcron.models import Task, TaskCreate
 from agentcron.notifications import RunEvents, Webhooks
 from agentcron.queue import RunQueue
@@ -76,7 +77,8 @@ class RunnerRoot(ApiRoot):
         )
 
     def _create_task(self, owner: str, body: TaskCreate, idempotency_key: str) -> Task:
-        return self.service.create_task(owner, body, idempotency_key)[0]
+        # A follow-up the task's agent asked for: the owner's task, made while running.
+        return self.service.create_task(Actor(owner, Via.RUNNER), body, idempotency_key)[0]
 
 
 root = Container(RunnerRoot)
