@@ -12,6 +12,10 @@ from agentcron_local.gateway import LambdaContext, load_function_handler
 from boto3.dynamodb.conditions import Key
 
 from tests.integration.conftest import ApiClient, cron_task
+from tests.integration.test_conversations import Chat, directive
+from tests.integration.test_runner_harness import Runner
+
+pytest_plugins = ["tests.integration.test_runner_harness"]
 
 CLI = {"X-Agentcron-Client": "cli"}
 WEB = {"X-Agentcron-Client": "web"}
@@ -200,3 +204,52 @@ def test_a_console_event_run_is_recorded_as_such(api: ApiClient) -> None:
         "alice",
         result["run_id"],
     )
+
+
+# ---- changes made by the runner, replies and the chat assistant (the real runner and fake model) ----
+
+
+def test_the_runners_auto_pause_is_recorded_as_agentcrons_own(runner: Runner) -> None:
+    task = runner.create_task("{{step}}", policies={"auto_pause_after_failures": 2})
+    runs = [runner.pump(runner.run_now(task["id"], {"step": "fail: 401 x1"})["id"]) for _ in range(2)]
+    assert runner.get_task(task["id"])["enabled"] is False
+    paused, *_ = history(runner.api, task["id"])
+    assert (paused["action"], paused["actor"], paused["via"]) == ("auto_paused", "agentcron", "runner")
+    assert paused["reason"] == f"auto-paused after 2 consecutive failed runs (last: {runs[-1]['id']})"
+    assert paused["changes"] == [{"field": "enabled", "before": True, "after": False}]
+    actions = [e["action"] for e in history(runner.api, task["id"])]
+    assert actions == ["auto_paused", "run_requested", "run_requested", "created"], "paused once"
+
+
+def test_a_reply_is_recorded_against_the_runs_task(runner: Runner) -> None:
+    task = runner.create_task("Deploy\nask: Which region?", agent={"tools": ["ask_user"]})
+    queued = runner.run_now(task["id"])
+    assert runner.pump(queued["id"])["status"] == "WAITING_INPUT"
+    replied = runner.api.post(f"/v1/runs/{queued['id']}/reply", {"reply": "eu-west-1"}, headers=CLI)
+    assert replied.status == 202, replied.text
+    latest = history(runner.api, task["id"])[0]
+    assert (latest["action"], latest["via"], latest["run_id"]) == ("replied", "cli", queued["id"])
+    assert "eu-west-1" not in str(latest), "the answer stays on the run"
+
+
+def test_the_chat_assistants_changes_are_recorded_as_the_conversations(runner: Runner) -> None:
+    chat = Chat(runner)
+    body = {"name": "Chatty", "prompt": "Say hi", "schedule": {"type": "manual"}}
+    assert chat.say(directive("create_task", body))["status"] == "SUCCEEDED"
+    task_id = chat.get()["task_ids"][0]
+    turn = chat.say(directive("update_task", {"task_id": task_id, "changes": {"name": "Chattier"}}))
+    assert turn["status"] == "SUCCEEDED"
+    chat.say(directive("pause_task", {"task_id": task_id}))
+    chat.say(directive("resume_task", {"task_id": task_id}))
+    chat.say(directive("run_task_now", {"task_id": task_id}))
+
+    entries = history(runner.api, task_id)
+    assert [(e["action"], e["via"], e["actor"]) for e in entries] == [
+        ("run_requested", "conversation", "alice"),
+        ("enabled", "conversation", "alice"),
+        ("disabled", "conversation", "alice"),
+        ("updated", "conversation", "alice"),
+        ("created", "conversation", "alice"),
+    ]
+    assert entries[3]["changes"] == [{"field": "name", "before": "Chatty", "after": "Chattier"}]
+    assert entries[2]["reason"] == "paused from a conversation"
