@@ -52,7 +52,6 @@ RESOURCE_ENV: dict[str, str] = {
 PARAMETER_ENV: dict[str, str] = {
     "DueShards": "DUE_SHARDS",
     "TickSeconds": "TICK_SECONDS",
-    "HistoryRetentionDays": "HISTORY_RETENTION_DAYS",
 }
 
 SUPPORTED_TYPES = frozenset(
