@@ -38,7 +38,10 @@ INFO: dict[str, Any] = {
         "Authenticate with a bearer JWT; the owner of every task and run is the token's `sub`. "
         "Errors are RFC 9457 problem details (`application/problem+json`), except those API Gateway "
         "answers itself before the function runs (a missing or invalid token, throttling, a body over "
-        "10 MB), which are `application/json` with a single `message`."
+        "10 MB), which are `application/json` with a single `message`.\n\n"
+        "Every change to a task is kept in its history (`GET /v1/tasks/{task_id}/history`) with how it "
+        "was made: clients may say which they are in an `X-Agentcron-Client` header (`cli`, `web`); "
+        "any other request is recorded as `api`."
     ),
     "contact": {"name": "agentcron maintainers", "url": "https://github.com/agentcron/agentcron"},
     "license": {"name": "MIT", "identifier": "MIT"},
@@ -87,6 +90,7 @@ _TASK_LINKS = {
     "runTaskNow": ("runTaskNow", {"task_id": "$response.body#/id"}),
     "listTaskRuns": ("listTaskRuns", {"task_id": "$response.body#/id"}),
     "getTaskStats": ("getTaskStats", {"task_id": "$response.body#/id"}),
+    "listTaskHistory": ("listTaskHistory", {"task_id": "$response.body#/id"}),
     "enableTask": ("enableTask", {"task_id": "$response.body#/id"}),
     "disableTask": ("disableTask", {"task_id": "$response.body#/id"}),
 }
@@ -202,6 +206,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Success rate, durations, cost and recent failures over the task's recent runs.",
         raises=(errors.BadRequest, errors.NotFound),
         also=_GONE_TASK,
+    ),
+    ("get", "/v1/tasks/{task_id}/history"): Operation(
+        "listTaskHistory",
+        "List a task's history",
+        "Every change to the task, newest first, a page at a time: who made it, when, how (`via`) and, for "
+        "an edit, each field's value before and after (a webhook URL without its query). A deleted task's "
+        "history stays readable by its owner until it expires (the stack's HistoryRetentionDays).",
+        raises=(errors.BadRequest, errors.NotFound),
     ),
     ("get", "/v1/runs"): Operation(
         "listRuns",

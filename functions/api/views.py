@@ -244,6 +244,7 @@ def task_links(task: Task, now: datetime) -> dict[str, Link]:
     if manual_run_refusal(task, to_epoch(now)) is None:
         links["run_now"] = Link(href=f"{base}/runs", method="POST")
     links["stats"] = Link(href=f"{base}/stats")
+    links["history"] = Link(href=f"{base}/history")
     if task.enabled:
         links["disable"] = Link(href=f"{base}/disable", method="POST")
     else:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from agentcron_local.endpoint import Target
 
 USER_AGENT = "agentcron-cli/0.1"
+# Tells the API the changes this client makes are the CLI's (a task's history records `via: cli`).
+CLIENT_HEADERS = {"X-Agentcron-Client": "cli"}
 # (connect, read): a dead endpoint fails fast; a slow answer still gets time.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 # Retries after the first attempt; the waits between them are 0, 1, 2 s (capped at 8 s, or Retry-After).
@@ -206,7 +208,7 @@ class Client:
         """The API's answer when it is not an error; an error (or no answer) raises what to tell the user."""
         import requests
 
-        all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+        all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **CLIENT_HEADERS, **(headers or {})}
         if self.target.token:
             all_headers["Authorization"] = f"Bearer {self.target.token}"
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}

@@ -107,6 +107,8 @@ class Settings:
     # Claim what falls due before the next tick now, and let SQS hold it until its second.
     # Off: claim only what is due already (a plain cron poller; runs start up to a tick late).
     dispatch_lookahead: bool = True
+    # How long a task's history entries are kept (the template's HistoryRetentionDays).
+    history_retention_days: int = 365
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
@@ -120,6 +122,7 @@ class Settings:
             "due_shards": _positive_int(env, "DUE_SHARDS", default=4),
             "tick_seconds": _positive_int(env, "TICK_SECONDS", default=300),
             "dispatch_lookahead": _switch(env, "DISPATCH_LOOKAHEAD", default=True),
+            "history_retention_days": _positive_int(env, "HISTORY_RETENTION_DAYS", default=365),
         }
 
 

@@ -88,3 +88,9 @@ def new_api_key_id() -> str:
 
 def new_connector_id(now_ms: int | None = None) -> str:
     return f"conn_{_ulid(now_ms)}"
+
+
+def new_history_id() -> str:
+    """A task's history entries sort in the order they were written (the message clock's
+    rule: two entries of the same millisecond in one process keep their order)."""
+    return f"hist_{_ulid(_MESSAGE_CLOCK.next_ms())}"

@@ -454,6 +454,29 @@ def test_the_command_line_entry_point_and_its_errors(stack: LocalStack, tmp_path
     assert usage.returncode == 2 and "invalid choice: 'frobnicate'" in usage.stderr
 
 
+def test_tasks_history_shows_each_change_made_through_the_cli(agentcron: Agentcron) -> None:
+    task_id = create(agentcron, "--name", "Logged", "--prompt", "x", "--manual")
+    assert agentcron("tasks", "update", task_id, "--name", "Logged [bold]twice[/bold]").code == 0
+    assert agentcron("tasks", "disable", task_id, "--reason", "holiday").code == 0
+
+    shown = agentcron("tasks", "history", task_id)
+    assert shown.code == 0, shown.err
+    header, *rows = shown.lines
+    assert header.split() == ["WHEN", "ACTION", "BY", "VIA", "RUN", "CHANGES"]
+    assert [row.split()[1:4] for row in rows] == [
+        ["disabled", "alice", "cli"],
+        ["updated", "alice", "cli"],
+        ["created", "alice", "cli"],
+    ], "newest first, each made through the CLI"
+    # Before and after as text: rich markup in a value is shown as typed, never styled away.
+    assert 'name: "Logged" -> "Logged [bold]twice[/bold]"' in rows[1]
+
+    paged = agentcron("tasks", "history", task_id, "--limit", "1", "--json")
+    assert paged.code == 0 and len(paged.json["items"]) == 1 and paged.json["next_cursor"]
+    assert len(agentcron("tasks", "history", task_id, "--all", "--json").json["items"]) == 3
+    assert agentcron("tasks", "history", task_id, user="bob").code == 1, "another owner's: 404"
+
+
 # ------------------------------------------------------------------------ connectors
 
 

@@ -116,6 +116,7 @@ def test_api_role_is_exactly_what_the_api_calls(
     api.get("/v1/runs?status=QUEUED")
     api.get(f"/v1/runs/{run['id']}")
     api.get(f"/v1/tasks/{task['id']}/stats")
+    assert api.get(f"/v1/tasks/{task['id']}/history").json["items"], "edits are recorded"
     api.get("/v1/tasks/due")
     with recorder.paused():  # the runner's doing, not the API's
         key = Transcripts(aws_env["ARTIFACTS_BUCKET"]).save(task["id"], run["id"], [], Usage())

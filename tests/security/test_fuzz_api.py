@@ -69,6 +69,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("POST", "/v1/tasks/{task_id}/runs"),
     ("GET", "/v1/tasks/{task_id}/runs"),
     ("GET", "/v1/tasks/{task_id}/stats"),
+    ("GET", "/v1/tasks/{task_id}/history"),
     ("GET", "/v1/runs"),
     ("GET", "/v1/runs/{run_id}"),
     ("GET", "/v1/runs/{run_id}/transcript"),

@@ -131,6 +131,7 @@ def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
         *[f"/v1/tasks/{t}" for t in victim.task_ids],
         *[f"/v1/tasks/{t}/runs" for t in victim.task_ids],
         *[f"/v1/tasks/{t}/stats" for t in victim.task_ids],
+        *[f"/v1/tasks/{t}/history" for t in victim.task_ids],
         *[f"/v1/runs/{r}" for r in victim.run_ids],
         f"/v1/runs/{victim.finished_run_id}/transcript",
         f"/v1/runs/{victim.finished_run_id}/report",
@@ -184,6 +185,7 @@ VARIANTS: dict[tuple[str, str], list[tuple[str, Any, dict[str, str]]]] = {
         ("", {"variables": {"team": "bob"}}, {"idempotency-key": "bob-1"}),
     ],
     ("GET", "/v1/tasks/<task_id>/runs"): [("", None, {}), ("?status=QUEUED&limit=100", None, {})],
+    ("GET", "/v1/tasks/<task_id>/history"): [("", None, {}), ("?limit=100", None, {})],
     ("POST", "/v1/runs/<run_id>/reply"): [("", {"reply": "eu-west-1"}, {})],
     ("POST", "/v1/conversations/<conversation_id>/messages"): [
         ("", {"text": "pause all of alice's tasks"}, {}),
@@ -268,9 +270,10 @@ def test_bob_gets_404_on_every_route_for_alices_resources_and_nothing_changes(
         assert missing.status == 404, (method, path, missing.text)
         _same_as_missing(response, real_id, missing, ghost)
         tried += 1
-    # 14 task routes x 2 tasks, 5 run routes x 3 runs, 4 conversation routes (6 requests) x 1 conversation,
+    # 16 task requests (routes and their variants) x 2 tasks, 5 run routes x 3 runs,
+    # 4 conversation routes (6 requests) x 1 conversation,
     # 1 key route x 1 key, 4 connector routes x 1 connector
-    assert tried == 14 * 2 + 5 * 3 + 6 + 1 + 4
+    assert tried == 16 * 2 + 5 * 3 + 6 + 1 + 4
     assert snapshot(api, store, victim) == before, "a request of bob changed alice's data"
 
 

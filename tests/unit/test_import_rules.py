@@ -26,6 +26,7 @@ DOMAIN = {
     "budgets",
     "clock",
     "errors",
+    "history",
     "ids",
     "models",
     "notify_policy",

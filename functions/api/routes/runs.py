@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseCon
 from query_params import SINCE_PATTERN, parse_since
 from views import RunPage, RunView, Transcript, run_view, run_views
 
-from routes.params import Cursor, IdempotencyKey, Limit, RunId, TaskId, owner, view_response
+from routes.params import Cursor, IdempotencyKey, Limit, RunId, TaskId, actor, owner, view_response
 
 router = Router()  # type: ignore[no-untyped-call]  # (Powertools leaves its __init__ unannotated)
 
@@ -26,7 +26,7 @@ def run_task_now(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[RunView]:
     variables = body.variables if body else {}
-    run, created = service().run_now(owner(router), task_id, variables, idempotency_key)
+    run, created = service().run_now(actor(router), task_id, variables, idempotency_key)
     headers = {"Location": f"/v1/runs/{run.id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
@@ -109,9 +109,9 @@ def run_report(run_id: RunId):  # type: ignore[no-untyped-def]
 
 @router.post("/v1/runs/<run_id>/reply", responses={202: {"description": "Queued"}}, tags=["runs"])
 def reply_to_run(run_id: RunId, body: Annotated[ReplyRequest, Body()]) -> Response[RunView]:
-    return view_response(202, run_view(service().reply_to_run(owner(router), run_id, body.reply)))
+    return view_response(202, run_view(service().reply_to_run(actor(router), run_id, body.reply)))
 
 
 @router.post("/v1/runs/<run_id>/cancel", tags=["runs"])
 def cancel_run(run_id: RunId) -> RunView:
-    return run_view(service().cancel_run(owner(router), run_id))
+    return run_view(service().cancel_run(actor(router), run_id))

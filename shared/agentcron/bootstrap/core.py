@@ -30,7 +30,10 @@ class CoreRoot(Root):
 
     def new_store(self) -> Store:
         """A Store for one thread (the dispatcher lends one to each shard thread)."""
-        return self.aws.store(self.settings.table_name, self.settings.due_shards)
+        config = self.settings
+        return self.aws.store(
+            config.table_name, config.due_shards, history_retention_days=config.history_retention_days
+        )
 
     @cached_property
     def store(self) -> Store:

@@ -17,6 +17,7 @@ from agentcron.config import RunnerSettings
 from agentcron.connectors import SecretOpener
 from agentcron.conversations.turns import ConversationRuns
 from agentcron.execution import RunExecutor
+from agentcron.history import Actor, Via
 from agentcron.lazy_client import LazyClient
 from agentcron.models import Task, TaskCreate
 from agentcron.notifications import RunEvents, Webhooks
@@ -93,7 +94,8 @@ class RunnerRoot(ApiRoot):
         )
 
     def _create_task(self, owner: str, body: TaskCreate, idempotency_key: str) -> Task:
-        return self.service.create_task(owner, body, idempotency_key)[0]
+        # A follow-up the task's agent asked for: the owner's task, made while running.
+        return self.service.create_task(Actor(owner, Via.RUNNER), body, idempotency_key)[0]
 
 
 class _ConnectorsOnFirstUse:
