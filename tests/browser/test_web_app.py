@@ -10,6 +10,7 @@ a prompt line ``ask: QUESTION`` makes it call ask_user.
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -243,7 +244,12 @@ def test_statistics_chart_the_accounts_runs(sign_in: SignIn) -> None:
     user = sign_in("stan")
     task = user.create_task(name="Counter")
     for _ in range(2):
-        user.api("POST", f"/v1/tasks/{task['id']}/runs", json={})
+        # One after the other: a run-now while the last is still running is refused (overlap skip).
+        run = user.api("POST", f"/v1/tasks/{task['id']}/runs", json={}).json()
+        deadline = time.monotonic() + RUN_SECONDS / 1000
+        while user.api("GET", f"/v1/runs/{run['id']}").json()["status"] not in ("SUCCEEDED", "FAILED"):
+            assert time.monotonic() < deadline, run
+            time.sleep(0.1)
     page = user.page
     page.get_by_role("link", name="Statistics").click()
     stats = page.get_by_test_id("account-stats")

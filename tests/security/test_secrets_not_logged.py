@@ -44,6 +44,7 @@ from tests.infrastructure import iam
 
 ENV_SECRET = "sk-ant-test-SECRET-123-from-env"
 MANAGER_SECRET = "sk-ant-test-SECRET-456-from-secrets-manager"
+CONNECTOR_SECRET = "mcp-test-SECRET-789-of-a-connector"
 FINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED", "SKIPPED"})
 
 
@@ -241,6 +242,33 @@ def _bad_token_requests(api: str, user: str) -> list[str]:
     return [expired, forged]
 
 
+def connector_and_api_key_flows(client: Client, demo_url: str) -> tuple[dict[str, Any], str]:
+    """A connector with a header secret: registered, tested, used by a run (its tool call in the
+    transcript); an API key: created (the one response that holds it is kept out of the scan,
+    it is the key's only delivery), used for a listing, listed and revoked
+    (its refusal is tests/e2e/test_api_keys.py's)."""
+    auth = {"type": "header", "name": "X-Demo-Key", "value": CONNECTOR_SECRET}
+    body = {"name": "mail", "url": demo_url, "auth": auth}
+    connector = client.call("POST", "/v1/connectors", body, expect=201)
+    assert connector["auth"].get("secret_set") is True, connector
+    tested = client.call("POST", f"/v1/connectors/{connector['id']}/test", {}, expect=200)
+    assert tested["ok"] is True, tested
+    client.call("GET", "/v1/connectors", expect=200)
+    client.call("GET", "/v1/tools", expect=200)
+    grant = {"agent": {"connectors": [{"connector": connector["id"]}]}}
+    run = client.wait(client.start('Find it\ntool: mail__search_messages {"query": "receipt"}', **grant))
+    client.call("GET", f"/v1/runs/{run['id']}/transcript", expect=200)
+
+    created = requests.post(client.api + "/v1/api-keys", json={"name": "ci"}, headers=client.auth, timeout=30)
+    assert created.status_code == 201, created.text
+    key, key_id = created.json()["key"], created.json()["id"]
+    as_key = Client(client.api, {"Authorization": f"Bearer {key}"}, responses=client.responses)
+    as_key.call("GET", "/v1/tasks", expect=200)
+    client.call("GET", "/v1/api-keys", expect=200)
+    client.call("DELETE", f"/v1/api-keys/{key_id}", expect=204)
+    return run, key
+
+
 def run_everything(stack: SecretsStack, level: int, capfd: pytest.CaptureFixture[str]) -> None:
     alice, bob = tokens.issue_token("alice"), tokens.issue_token("bob")
     # Put there by the operator (outside the capture: this is not the application's doing).
@@ -253,6 +281,8 @@ def run_everything(stack: SecretsStack, level: int, capfd: pytest.CaptureFixture
         runs = representative_flows(client, list(FLOWS))
         Client(stack.stack.api_url, {"Authorization": f"Bearer {bob}"}).call("GET", f"/v1/runs/{runs['plain']['id']}")
         rejected = _bad_token_requests(stack.stack.api_url, "alice")
+        assert stack.stack.demo_mcp is not None
+        connected, api_key = connector_and_api_key_flows(client, stack.stack.demo_mcp.url)
 
         # Now as deployed: the key from Secrets Manager (fetched once, cached), not the environment.
         with pytest.MonkeyPatch.context() as env:
@@ -266,6 +296,7 @@ def run_everything(stack: SecretsStack, level: int, capfd: pytest.CaptureFixture
 
     assert {name: run["status"] for name, run in runs.items()} == EXPECTED
     assert {name: run["status"] for name, run in deployed.items()} == {n: EXPECTED[n] for n in deployed}
+    assert connected["status"] == "SUCCEEDED", connected
     assert runs["retried"]["attempt"] == 2 and deployed["retried"]["attempt"] == 2
     assert (runs["ssrf"]["output"] or "").startswith("web_fetch failed:"), runs["ssrf"]["output"]
     # The secrets were really used, each in its phase, and nothing else was sent as a key.
@@ -285,6 +316,8 @@ def run_everything(stack: SecretsStack, level: int, capfd: pytest.CaptureFixture
         "the Anthropic key (env)": _secret_forms(ENV_SECRET),
         "the Anthropic key (Secrets Manager)": _secret_forms(MANAGER_SECRET),
         **{f"bearer token {i}": _token_forms(t) for i, t in enumerate([alice, bob, *rejected])},
+        "a connector's secret": _secret_forms(CONNECTOR_SECRET),
+        "an API key": _secret_forms(api_key),
     }
     leaks = _scan(haystacks, needles)
     assert leaks == [], "\n\n".join(leaks)
