@@ -40,6 +40,7 @@ CORE = {
     "agent",
     "api_keys",
     "artifacts",
+    "authorizer",
     "conversations",
     "bootstrap",
     "connectors",
