@@ -38,7 +38,10 @@ INFO: dict[str, Any] = {
         "Authenticate with a bearer JWT; the owner of every task and run is the token's `sub`. "
         "Errors are RFC 9457 problem details (`application/problem+json`), except those API Gateway "
         "answers itself before the function runs (a missing or invalid token, throttling, a body over "
-        "10 MB), which are `application/json` with a single `message`."
+        "10 MB), which are `application/json` with a single `message`.\n\n"
+        "Every change to a task is kept in its history (`GET /v1/tasks/{task_id}/history`) with how it "
+        "was made: clients may say which they are in an `X-Agentcron-Client` header (`cli`, `web`); "
+        "any other request is recorded as `api`."
     ),
     "contact": {"name": "agentcron maintainers", "url": "https://github.com/agentcron/agentcron"},
     "license": {"name": "MIT", "identifier": "MIT"},
@@ -87,12 +90,14 @@ _TASK_LINKS = {
     "runTaskNow": ("runTaskNow", {"task_id": "$response.body#/id"}),
     "listTaskRuns": ("listTaskRuns", {"task_id": "$response.body#/id"}),
     "getTaskStats": ("getTaskStats", {"task_id": "$response.body#/id"}),
+    "listTaskHistory": ("listTaskHistory", {"task_id": "$response.body#/id"}),
     "enableTask": ("enableTask", {"task_id": "$response.body#/id"}),
     "disableTask": ("disableTask", {"task_id": "$response.body#/id"}),
 }
 _RUN_LINKS = {
     "getRun": ("getRun", {"run_id": "$response.body#/id"}),
     "getRunTranscript": ("getRunTranscript", {"run_id": "$response.body#/id"}),
+    "getRunReport": ("getRunReport", {"run_id": "$response.body#/id"}),
     "cancelRun": ("cancelRun", {"run_id": "$response.body#/id"}),
     "getRunTask": ("getTask", {"task_id": "$response.body#/task_id"}),
 }
@@ -202,6 +207,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         raises=(errors.BadRequest, errors.NotFound),
         also=_GONE_TASK,
     ),
+    ("get", "/v1/tasks/{task_id}/history"): Operation(
+        "listTaskHistory",
+        "List a task's history",
+        "Every change to the task, newest first, a page at a time: who made it, when, how (`via`) and, for "
+        "an edit, each field's value before and after (a webhook URL without its query). A deleted task's "
+        "history stays readable by its owner until it expires (the stack's HistoryRetentionDays).",
+        raises=(errors.BadRequest, errors.NotFound),
+    ),
     ("get", "/v1/runs"): Operation(
         "listRuns",
         "List runs",
@@ -220,6 +233,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Get a run's transcript",
         "The messages exchanged with the model during the run (404 until the run has written one).",
         raises=_LOOKUP,
+    ),
+    ("get", "/v1/runs/{run_id}/report"): Operation(
+        "getRunReport",
+        "Get a run's report",
+        "The report the task's `report.format` asks for (Markdown, HTML, JSON or PDF), as a download. "
+        "Deployed, a 307 redirect to a presigned S3 URL good for 5 minutes. 404 when the run has no report "
+        "(its task asks for none, or it has not ended).",
+        raises=_LOOKUP,
+        headers={200: ("Content-Disposition",), 307: ("Location",)},
     ),
     ("post", "/v1/runs/{run_id}/reply"): Operation(
         "replyToRun",
@@ -305,7 +327,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Preview a schedule",
         "The next occurrences of a schedule and a description in words, without saving anything.",
     ),
-    ("get", "/v1/tools"): Operation("listTools", "List tools", "The tools an agent may be given, by name."),
+    ("get", "/v1/tools"): Operation(
+        "listTools",
+        "List tools",
+        "The tools an agent may be given: built in, Anthropic's server tools, and your connectors' tools as "
+        "their last test listed them (give those through agent.connectors).",
+        raises=(errors.BadRequest,),
+    ),
     ("get", "/v1/health"): Operation(
         "getHealth", "Check health", "Answers 200 while the API is up; needs no token.", public=True
     ),
@@ -389,7 +417,14 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": 'The task\'s version, e.g. `"3"`: send it back in `If-Match`',
         "schema": {"type": "string", "pattern": r'^"[0-9]{1,9}"$'},
     },
-    "Location": {"description": "The URL path of the created resource", "schema": {"type": "string"}},
+    "Location": {
+        "description": "The URL path of the created resource (a report: the presigned URL to fetch it from)",
+        "schema": {"type": "string"},
+    },
+    "Content-Disposition": {
+        "description": 'A download and its file name, e.g. `attachment; filename="report-run_….pdf"`',
+        "schema": {"type": "string"},
+    },
     "Idempotent-Replayed": {
         "description": "`true` when this answer replays an earlier request with the same `Idempotency-Key`",
         "schema": {"type": "string", "enum": ["true"]},

@@ -6,12 +6,14 @@ exactly; internal bookkeeping (owner, counters) stays out of them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from agentcron.models import (
     AgentConfig,
     NotifySettings,
     Policies,
+    ReportFormat,
+    ReportSettings,
     Run,
     RunAttempt,
     RunError,
@@ -59,6 +61,9 @@ class TaskView(View):
     last_run: RunSummary | None
     output_schema: dict[str, Any] | None = Field(
         default=None, description="The JSON Schema each run's structured `result` validates against"
+    )
+    report: ReportSettings | None = Field(
+        default=None, description="The report each run gets when it ends (GET /v1/runs/{id}/report); null: none"
     )
     conversation_id: str | None = Field(
         default=None, description="The conversation it was created in: its runs report there"
@@ -135,6 +140,9 @@ class RunView(View):
     )
     notify_reason: str | None = Field(default=None, description="Why it did or did not notify")
     notify_message: str | None = Field(default=None, description="What the agent told notify_user to say")
+    report_format: ReportFormat | None = Field(
+        default=None, description="The format of the run's report, once stored (`_links.report` fetches it)"
+    )
     links: dict[str, Link] = Field(alias="_links")
 
 
@@ -148,8 +156,19 @@ class RunPage(View):
     next_cursor: str | None
 
 
+class ListedTool(ToolSpec):
+    """A tool a task may give its agent: built in (``client``: the runner runs it), Anthropic's
+    (``server``), or one of the caller's connectors' (``connector``: name it through
+    ``agent.connectors``; this is what the connector's last test listed)."""
+
+    kind: Literal["client", "server", "connector"]
+    connector_id: str | None = Field(default=None, description="The connector offering it (kind connector)")
+    tool: str | None = Field(default=None, description="Its name on the connector's server (kind connector)")
+    checked_at: datetime | None = Field(default=None, description="When the connector's test listed it")
+
+
 class ToolList(View):
-    items: list[ToolSpec]
+    items: list[ListedTool]
 
 
 class SchedulePreview(View):
@@ -225,6 +244,7 @@ def task_links(task: Task, now: datetime) -> dict[str, Link]:
     if manual_run_refusal(task, to_epoch(now)) is None:
         links["run_now"] = Link(href=f"{base}/runs", method="POST")
     links["stats"] = Link(href=f"{base}/stats")
+    links["history"] = Link(href=f"{base}/history")
     if task.enabled:
         links["disable"] = Link(href=f"{base}/disable", method="POST")
     else:
@@ -247,6 +267,7 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_sec
             "last_run",
             "conversation_id",
             "output_schema",
+            "report",
             "created_at",
             "updated_at",
         }
@@ -280,6 +301,8 @@ def run_links(run: Run, *, task_deleted: bool = False) -> dict[str, Link]:
         links["cancel"] = Link(href=f"{base}/cancel", method="POST")
     if run.transcript_key:
         links["transcript"] = Link(href=f"{base}/transcript")
+    if run.report_key:
+        links["report"] = Link(href=f"{base}/report")
     return links
 
 
@@ -293,7 +316,7 @@ def cost_view(estimate: CostEstimate | None) -> RunCost | None:
 def run_view(run: Run, *, task_deleted: bool = False) -> RunView:
     """`task_deleted`: the run's task is deleted (a waiting run then cannot be resumed)."""
     data: dict[str, Any] = run.model_dump(
-        exclude={"owner", "reply", "transcript_key", "active_until", "resends", "attempts"}
+        exclude={"owner", "reply", "transcript_key", "report_key", "active_until", "resends", "attempts"}
     )
     data["error"], data["usage"] = run.error, run.usage
     return RunView(

@@ -15,7 +15,8 @@ from typing import Any
 
 from agentcron.bootstrap.dispatcher import dispatcher, service
 from agentcron.errors import AgentcronError
-from agentcron.models import Trigger, Variables
+from agentcron.history import Actor, Via
+from agentcron.models import Variables
 from agentcron.observability import logger, metrics, tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -51,7 +52,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if request is not None:
         logger.append_keys(task_id=request.task_id, owner=request.owner)
         try:
-            run, _ = service().run_now(request.owner, request.task_id, request.variables, None, trigger=Trigger.CONSOLE)
+            console = Actor(request.owner, Via.CONSOLE_EVENT)
+            run, _ = service().run_now(console, request.task_id, request.variables, None)
         except AgentcronError as error:
             logger.warning("run-task event refused", extra={"reason": error.detail})
             return {"status": "refused", "reason": error.detail}

@@ -10,6 +10,7 @@ and the exit code, and the CLI decides how to show them.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from agentcron_local.endpoint import Target
 
 USER_AGENT = "agentcron-cli/0.1"
+# Tells the API the changes this client makes are the CLI's (a task's history records `via: cli`).
+CLIENT_HEADERS = {"X-Agentcron-Client": "cli"}
 # (connect, read): a dead endpoint fails fast; a slow answer still gets time.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 # Retries after the first attempt; the waits between them are 0, 1, 2 s (capped at 8 s, or Retry-After).
@@ -141,6 +144,22 @@ def _auth_hints(status: int, target: Target) -> list[str]:
     return hints
 
 
+@dataclass(frozen=True)
+class Download:
+    content_type: str
+    filename: str | None  # from Content-Disposition
+    content: bytes
+
+
+_FILENAME = re.compile(r'filename="?([A-Za-z0-9._-]+)"?')
+
+
+def _attachment_name(disposition: str | None) -> str | None:
+    """The file name of `attachment; filename="x.pdf"`, when it is a plain one (never a path)."""
+    match = _FILENAME.search(disposition or "")
+    return match[1] if match else None
+
+
 class Client:
     """A thin client of the v1 API: one method per HTTP call, JSON in and out."""
 
@@ -160,9 +179,40 @@ class Client:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
+        answer = self._send(method, path, params=params, body=body, headers=headers)
+        parsed = _parse(answer)
+        if parsed is None and answer.content:
+            raise CliError(
+                f"{self.target.endpoint} ({self.target.source}) answered {method} {path} with something that is "
+                f"not JSON ({answer.headers.get('content-type', 'no content type')}): is it the agentcron API?",
+                EXIT_UNREACHABLE,
+                ["the API's base URL is the stack's ApiUrl output (or http://127.0.0.1:3000 locally)"],
+            )
+        return Response(answer.status_code, answer.headers, parsed)
+
+    def download(self, path: str) -> Download:
+        """A file the API answers (a run's report), following a redirect to where it is kept
+        (requests drops the Authorization header when the redirect leaves the API's host)."""
+        answer = self._send("GET", path, headers={"Accept": "*/*"})
+        return Download(
+            content_type=answer.headers.get("content-type", "application/octet-stream"),
+            filename=_attachment_name(answer.headers.get("content-disposition")),
+            content=answer.content,
+        )
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """The API's answer when it is not an error; an error (or no answer) raises what to tell the user."""
         import requests
 
-        all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+        all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **CLIENT_HEADERS, **(headers or {})}
         if self.target.token:
             all_headers["Authorization"] = f"Bearer {self.target.token}"
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
@@ -188,18 +238,11 @@ class Client:
                     else ["check the URL and your network; --endpoint / --profile / --stack choose another API"]
                 ),
             ) from exc
-        parsed = _parse(answer)
-        if parsed is None and answer.content and answer.status_code < 400:
-            raise CliError(
-                f"{self.target.endpoint} ({self.target.source}) answered {method} {path} with something that is "
-                f"not JSON ({answer.headers.get('content-type', 'no content type')}): is it the agentcron API?",
-                EXIT_UNREACHABLE,
-                ["the API's base URL is the stack's ApiUrl output (or http://127.0.0.1:3000 locally)"],
-            )
         if answer.status_code >= 400:
+            parsed = _parse(answer)
             problem = parsed if isinstance(parsed, dict) else {"detail": (answer.text or "").strip()[:500]}
             raise ApiError(answer.status_code, problem, self.target, answer.headers.get("www-authenticate"))
-        return Response(answer.status_code, answer.headers, parsed)
+        return answer
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).body

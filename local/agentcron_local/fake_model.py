@@ -31,6 +31,11 @@ Rules, all deterministic:
   of ``tool_result`` blocks already in the conversation says which is next, so
   the fake keeps no conversation state and a resumed run (``ask_user`` reply
   in a new Lambda invocation) continues exactly where it stopped.
+- A ``tool:`` input's string value ``{{stepN.FIELD}}`` is FIELD of step N's result read as
+  JSON (1-based): ``tool: mail__send_email {"draft_id": "{{step2.id}}"}`` sends the draft step
+  2 made, as a model would use an id a previous call returned.
+- An ``ask:`` answered ``no`` (or ``n``, ``cancel``, ``stop``) ends the turn there:
+  ``Stopped: the owner declined (N step(s) not run)``; the steps after it need a yes.
 - The final text has one line per completed step (e.g. ``Answer received:
   yes``); with a single ``ask:`` it is exactly ``Answer received: REPLY``.
 - ``tool_choice`` ``{"type": "tool", "name": NAME}`` makes the answer a call of
@@ -510,6 +515,36 @@ def _ends_with_tool_error(messages: list[dict[str, Any]]) -> bool:
     return bool(blocks) and blocks[-1]["type"] == "tool_result" and bool(blocks[-1].get("is_error"))
 
 
+_EARLIER_RESULT = re.compile(r"^\{\{\s*step(\d+)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+def _with_earlier_results(tool_input: dict[str, Any], done: list[StepResult]) -> dict[str, Any]:
+    """A string input ``{{stepN.FIELD}}`` is FIELD of step N's result (1-based, read as JSON),
+    as a model would take the draft id a previous call returned; anything else is as written."""
+
+    def value(raw: Any) -> Any:
+        match = _EARLIER_RESULT.match(raw) if isinstance(raw, str) else None
+        if match is None or not 0 < int(match[1]) <= len(done):
+            return raw
+        try:
+            earlier = json.loads(done[int(match[1]) - 1].text)
+        except ValueError:
+            return raw
+        return earlier.get(match[2], raw) if isinstance(earlier, dict) else raw
+
+    return {name: value(raw) for name, raw in tool_input.items()}
+
+
+DECLINED_REPLIES = frozenset({"no", "n", "cancel", "stop"})
+
+
+def _declined(done: list[StepResult]) -> bool:
+    """The last completed step is a question the owner answered no (before steps remain)."""
+    if not done or done[-1].step.tool != "ask_user" or done[-1].is_error:
+        return False
+    return done[-1].text.strip().strip(".!").lower() in DECLINED_REPLIES
+
+
 def _describe(result: StepResult) -> str:
     """One line of the final answer for a completed step."""
     step, text = result.step, result.text
@@ -560,6 +595,11 @@ def respond(body: dict[str, Any]) -> dict[str, Any]:
         if len(results) > len(done):
             lines.append(f"Tool failed: {results[-1][0]}")
         content = [{"type": "text", "text": "\n".join(lines)}]
+    elif _declined(done) and len(done) < len(script.steps):
+        # The owner said no: a real model would stop there, not run the steps that needed a yes.
+        lines = [_describe(result) for result in done]
+        lines.append(f"Stopped: the owner declined ({len(script.steps) - len(done)} step(s) not run)")
+        content = [{"type": "text", "text": "\n".join(lines)}]
     elif not script.steps:
         content = [{"type": "text", "text": f"Done: {script.first_line}"}]
     elif next_index >= len(script.steps):
@@ -581,7 +621,7 @@ def respond(body: dict[str, Any]) -> dict[str, Any]:
                     "type": "tool_use",
                     "id": _stable_id("toolu_", key, next_index),
                     "name": step.tool,
-                    "input": step.input,
+                    "input": _with_earlier_results(step.input, done),
                 },
             ]
             stop_reason = "tool_use"

@@ -570,6 +570,11 @@ def _queue_attributes(props: Mapping[str, Any]) -> dict[str, str]:
     return attributes
 
 
+# Where the local stack differs from AWS on purpose. REPORT_REDIRECT: the local S3 is moto on
+# loopback, with no CORS for the web app, so the API answers a report's bytes itself.
+LOCAL_OVERRIDES = {"REPORT_REDIRECT": "off"}
+
+
 def _functions_environment(template: Mapping[str, Any], resolver: _Resolver) -> dict[str, str]:
     """The functions' environment variables that resolve locally: Globals first, then each function's.
 
@@ -644,6 +649,7 @@ def create_resources(
                 env[variable] = str(creator.resolver.parameter(parameter))
             except TemplateError as exc:
                 raise TemplateError(f"{variable}: {exc}") from exc
+    env.update(LOCAL_OVERRIDES)
     return env
 
 

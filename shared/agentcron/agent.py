@@ -216,6 +216,8 @@ class AgentRequest:
     budget: RunBudget | None = None
     # The task's output_schema: the run ends by calling final_result with a result that fits it.
     output_schema: dict[str, Any] | None = None
+    # The run's connected tools, as the Messages API takes them (already granted and deny-filtered).
+    connected_tools: list[dict[str, Any]] = field(default_factory=list)
 
 
 def with_cache_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -247,8 +249,10 @@ def run_agent(client: Anthropic, request: AgentRequest, execute_tool: ToolExecut
     schema = request.output_schema
     if schema is not None and (problems := schema_errors(schema)):
         raise OutputSchemaInvalid("the task's output_schema is not a valid JSON Schema: " + "; ".join(problems))
-    allowed = [*request.tools, FINAL_RESULT] if schema is not None else request.tools
-    tools = tool_definitions(request.tools, request.catalogue)
+    allowed = [*request.tools, *(tool["name"] for tool in request.connected_tools)]
+    if schema is not None:
+        allowed.append(FINAL_RESULT)
+    tools = [*tool_definitions(request.tools, request.catalogue), *request.connected_tools]
     if schema is not None:
         tools.append(tool_definitions([FINAL_RESULT], [final_result_tool(schema)])[0])
     usage = request.usage

@@ -107,6 +107,8 @@ class Settings:
     # Claim what falls due before the next tick now, and let SQS hold it until its second.
     # Off: claim only what is due already (a plain cron poller; runs start up to a tick late).
     dispatch_lookahead: bool = True
+    # How long a task's history entries are kept (the template's HistoryRetentionDays).
+    history_retention_days: int = 365
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
@@ -120,6 +122,7 @@ class Settings:
             "due_shards": _positive_int(env, "DUE_SHARDS", default=4),
             "tick_seconds": _positive_int(env, "TICK_SECONDS", default=300),
             "dispatch_lookahead": _switch(env, "DISPATCH_LOOKAHEAD", default=True),
+            "history_retention_days": _positive_int(env, "HISTORY_RETENTION_DAYS", default=365),
         }
 
 
@@ -143,6 +146,10 @@ class ApiSettings(DispatcherSettings):
     # Optional: without them the connector routes answer that connectors are not set up.
     connector_key_id: str | None = None
     runner_function_name: str | None = None
+    # Deployed (the template sets REPORT_REDIRECT=on): GET /v1/runs/{id}/report redirects to a
+    # short-lived presigned S3 URL, so the file never passes through the Lambda's 6 MB response.
+    # Off (the local stack): the API answers the file itself.
+    report_redirect: bool = False
 
     @classmethod
     def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -151,6 +158,7 @@ class ApiSettings(DispatcherSettings):
             "artifacts_bucket": _required(env, "ARTIFACTS_BUCKET"),
             "connector_key_id": _optional(env, "CONNECTOR_KEY_ID"),
             "runner_function_name": _optional(env, "RUNNER_FUNCTION_NAME"),
+            "report_redirect": _switch(env, "REPORT_REDIRECT", default=False),
         }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ from agentcron.agent import (
 from agentcron.artifacts import Transcripts
 from agentcron.aws_errors import AWS_ERRORS
 from agentcron.budgets import run_budget
+from agentcron.connectors.errors import ConnectorError, ConnectorGone
 from agentcron.errors import Conflict, NotFound, QueueUnavailable, StoreUnavailable
 from agentcron.models import (
     FINAL_STATUSES,
@@ -58,10 +60,12 @@ from agentcron.notify_policy import NotifyDecision, decide
 from agentcron.observability import RUN_OUTCOME_METRICS, logger, metrics, tracer
 from agentcron.overlap import asked_by_owner, holder_of
 from agentcron.queue import RunMessage, RunQueue
+from agentcron.reports.writer import ReportWriter
 from agentcron.schedules import to_epoch
 from agentcron.secrets import MissingApiKey
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
 from agentcron.tools.client_tools import ClientTools
+from agentcron.tools.connected import ConnectedTools, ConnectorRuntime, WithConnectedTools, no_connectors
 from agentcron.tools_catalog import NOTIFY_TOOL, TOOLS, ToolSpec
 
 if TYPE_CHECKING:
@@ -81,6 +85,10 @@ MAX_RETRY_DELAY_SECONDS = 900
 BUFFER_RECHECK_SECONDS = 30
 # Leave the Lambda this long after the run's own deadline to write the outcome.
 LAMBDA_WRAP_UP_SECONDS = 15
+
+
+class ConnectorsUnavailable(Exception):
+    """The task has connectors but this executor was built without a connector client."""
 
 
 class RetryLater(Exception):
@@ -139,6 +147,11 @@ def classify_error(error: Exception) -> AttemptError:
         return AttemptError("template_error", str(error), transient=False)
     if isinstance(error, OutputSchemaInvalid):
         return AttemptError("output_schema_invalid", str(error), transient=False)
+    if isinstance(error, ConnectorError):
+        # A server down, a blip or a token being rotated may pass; a refused address will not.
+        return AttemptError(f"connector_{error.reason}", str(error)[:1000], transient=error.retryable)
+    if isinstance(error, ConnectorGone | ConnectorsUnavailable):
+        return AttemptError("connector_unavailable", str(error), transient=False)
     if isinstance(error, MissingApiKey):
         # An operator's mistake: retrying cannot fix it, the message says what to do.
         return AttemptError("configuration_error", str(error), transient=False)
@@ -214,6 +227,10 @@ class RunExecutor:
     queue: RunQueue | None = None
     # Chat turns and the reports of runs of tasks created in a conversation.
     conversations: ConversationRuns | None = None
+    # The runner's MCP client for tasks with agent.connectors (None: such runs fail, saying so).
+    connectors: ConnectorRuntime | None = None
+    # Renders and stores the report of a task that asks for one (task.report).
+    reports: ReportWriter | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -299,8 +316,10 @@ class RunExecutor:
         )
         deadline = attempt.started + attempt.budget
         try:
-            request, tools = self._agent_request(task, run, attempt, deadline)
-            outcome = run_agent(self.client_factory(), request, tools)
+            with self._connected(task, deadline) as connected:
+                request, tools = self._agent_request(task, run, attempt, deadline)
+                request.connected_tools = connected.definitions()
+                outcome = run_agent(self.client_factory(), request, WithConnectedTools(connected, tools))
             transcript = self.transcripts.save(task.id, run.id, outcome.messages, outcome.usage)
         except RunDeadlineExceeded as error:
             return self._timed_out(attempt, str(error))
@@ -312,6 +331,14 @@ class RunExecutor:
                 logger.exception("run failed on an unexpected error")
             return self._failed_attempt(attempt, failure)
         return self._conclude(attempt, outcome, transcript)
+
+    def _connected(self, task: Task, deadline: float) -> AbstractContextManager[ConnectedTools]:
+        """The task's connectors, connected for this attempt (none for most tasks)."""
+        if not task.agent.connectors or task.kind is not None:
+            return no_connectors()
+        if self.connectors is None:
+            raise ConnectorsUnavailable("this runner has no connector client: the task's connectors cannot be used")
+        return self.connectors.connect(task, deadline - time.monotonic())
 
     def _agent_request(
         self, task: Task, run: Run, attempt: Attempt, deadline: float
@@ -482,6 +509,10 @@ class RunExecutor:
                 fields["question_options"] = question_options
         if error is not None:
             fields["error"] = {"type": error[0], "message": error[1][:ERROR_CHARS_STORED]}
+        if status in FINAL_STATUSES and self.reports is not None:
+            # The run as it is about to be stored, with its whole output (the item keeps its start).
+            ended = Run.model_validate({**run.model_dump(), **fields, "status": status, "output": output})
+            fields.update(self.reports.fields(attempt.task, ended))
         remove = ["reply"] if status == RunStatus.WAITING_INPUT else list(QUESTION_FIELDS)
         if error is None:
             remove.append("error")

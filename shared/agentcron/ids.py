@@ -15,6 +15,7 @@ TASK_ID_RE = re.compile(r"^task_[0-9A-HJKMNP-TV-Z]{26}$")
 CONVERSATION_ID_RE = re.compile(r"^conv_[0-9A-HJKMNP-TV-Z]{26}$")
 MESSAGE_ID_RE = re.compile(r"^msg_[0-9A-HJKMNP-TV-Z]{26}$")
 API_KEY_ID_RE = re.compile(r"^key_[0-9A-HJKMNP-TV-Z]{26}$")
+CONNECTOR_ID_RE = re.compile(r"^conn_[0-9A-HJKMNP-TV-Z]{26}$")
 RUN_ID_RE = re.compile(r"^run_(?P<task>[0-9A-HJKMNP-TV-Z]{26})_(?P<epoch>\d{10})(?P<suffix>[0-9a-z]{0,12})$")
 
 
@@ -87,3 +88,9 @@ def new_api_key_id() -> str:
 
 def new_connector_id(now_ms: int | None = None) -> str:
     return f"conn_{_ulid(now_ms)}"
+
+
+def new_history_id() -> str:
+    """A task's history entries sort in the order they were written (the message clock's
+    rule: two entries of the same millisecond in one process keep their order)."""
+    return f"hist_{_ulid(_MESSAGE_CLOCK.next_ms())}"

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from agentcron.guarded_http import is_local_loopback_url
+from agentcron.ids import CONNECTOR_ID_RE
 from agentcron.schedules import Schedule
 from agentcron.tools_catalog import TOOL_NAMES
 
@@ -158,6 +159,28 @@ class Policies(StrictInput):
 ToolName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
 
 
+ConnectorId = Annotated[str, StringConstraints(pattern=CONNECTOR_ID_RE.pattern)]
+# A tool's name on its server (the part after `<connector>__`); MCP allows more than the Messages API.
+ServerToolName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+MAX_CONNECTORS_PER_TASK = 10
+
+
+class ConnectorGrant(StrictInput):
+    """One of the owner's connectors a task's agent may use, and which of its tools."""
+
+    connector: ConnectorId = Field(description="The connector's id (GET /v1/connectors)")
+    tools: Annotated[list[ServerToolName], Field(max_length=128)] | None = Field(
+        default=None,
+        description="The tools it may call, by their names on the server; all of them when omitted",
+    )
+
+
+def _distinct_connectors(value: list[ConnectorGrant]) -> list[ConnectorGrant]:
+    if len({grant.connector for grant in value}) != len(value):
+        raise ValueError("a connector must not be named twice")
+    return value
+
+
 class AgentConfig(StrictInput):
     model: Model = DEFAULT_MODEL
     max_turns: int = Field(default=10, ge=1, le=50)
@@ -166,6 +189,12 @@ class AgentConfig(StrictInput):
     disallowed_tools: Annotated[list[ToolName], Field(max_length=200)] = Field(
         default_factory=list,
         description="Never offered to the model, whatever else allows them (deny wins): built-in or connected",
+    )
+    connectors: Annotated[
+        list[ConnectorGrant], Field(max_length=MAX_CONNECTORS_PER_TASK), AfterValidator(_distinct_connectors)
+    ] = Field(
+        default_factory=list,
+        description="The owner's MCP connectors the agent may use; their tools are offered as <connector>__<tool>",
     )
 
     def allowed(self, names: Sequence[str]) -> list[str]:
@@ -202,6 +231,18 @@ class Notify(NotifySettings):
         return value
 
 
+ReportFormat = Literal["markdown", "html", "json", "pdf"]
+
+
+class ReportSettings(StrictInput):
+    """A report of each run that ran to an end, rendered by the runner and kept beside its transcript."""
+
+    format: ReportFormat = Field(
+        description="markdown, html (sanitised, styled), json (the structured result, or the output, with the "
+        "run's details) or pdf"
+    )
+
+
 class TaskCreate(StrictInput):
     name: Name
     description: Description = ""
@@ -214,6 +255,7 @@ class TaskCreate(StrictInput):
     notify: Notify = Field(default_factory=Notify)
     tags: Tags = Field(default_factory=list)
     output_schema: OutputSchema | None = None
+    report: ReportSettings | None = None
 
 
 class TaskPatch(StrictInput):
@@ -231,6 +273,8 @@ class TaskPatch(StrictInput):
     notify: Notify | None = None
     tags: Tags | None = None
     output_schema: OutputSchema | None = None
+    # null turns reports off.
+    report: ReportSettings | None = None
 
     NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "prompt", "schedule", "policies", "agent", "variables", "tags")
 
@@ -306,6 +350,7 @@ class Task(StoredModel):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     tags: list[str] = Field(default_factory=list)
     output_schema: dict[str, Any] | None = None
+    report: ReportSettings | None = None
     version: int = 1
     next_run_at: int | None = None
     last_run: RunSummary | None = None
@@ -385,6 +430,9 @@ class Run(StoredModel):
     duration_ms: int | None = None
     model: str | None = None
     transcript_key: str | None = None
+    # The run's report in S3 (the task's report.format), once the run ended.
+    report_key: str | None = None
+    report_format: ReportFormat | None = None
     reason: str | None = None
     # Oldest first, at most ATTEMPTS_KEPT.
     attempts: list[RunAttempt] = Field(default_factory=list)

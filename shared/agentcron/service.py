@@ -1,7 +1,9 @@
 """Core logic behind the API: tasks, runs, previews, stats.
 
 Handlers validate input into models and call these; these call the store and
-the queue. Time comes from an injected clock so tests can move it."""
+the queue. Time comes from an injected clock so tests can move it. Every change
+to a task is made by an `Actor` (who, and through what) and stored with its
+history entry in the same transaction (agentcron.history)."""
 
 from __future__ import annotations
 
@@ -13,14 +15,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentcron import webhook_signatures
-from agentcron.artifacts import Transcripts
+from agentcron.artifacts import Reports, Transcripts
 from agentcron.clock import utcnow
 from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher
 from agentcron.errors import Conflict, FieldError, InvalidRequest, NotFound, PreconditionFailed, QueueUnavailable
-from agentcron.ids import manual_run_id, new_task_id
+from agentcron.history import Actor, HistoryAction, HistoryEntry, Via, field_changes, new_entry
+from agentcron.ids import manual_run_id, new_task_id, task_id_of_run
 from agentcron.models import (
     CANCELLABLE_STATUSES,
     QUESTION_FIELDS,
+    AgentConfig,
     PreviewRequest,
     Run,
     RunStatus,
@@ -34,6 +38,7 @@ from agentcron.observability import logger
 from agentcron.overlap import manual_run_refusal
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.read_models import Preview, RunStatistics, run_statistics
+from agentcron.reports.formats import RunReport, report_filename
 from agentcron.schedules import Schedule, describe, from_epoch, next_occurrence, next_occurrences, to_epoch
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store
 
@@ -63,6 +68,9 @@ class Service:
     # enable), through the same code path as the dispatcher.
     dispatcher: Dispatcher | None = None
     transcripts: Transcripts | None = None
+    reports: Reports | None = None
+    # Answer a report with a presigned S3 URL to redirect to (deployed) rather than its bytes.
+    report_redirect: bool = False
     # Told when a task's state or one of its waiting runs changed (the conversation it
     # was created from derives its status from them); set by the composition root.
     on_task_changed: Callable[[Task], None] | None = None
@@ -70,12 +78,14 @@ class Service:
     # ---- tasks -------------------------------------------------------
 
     def create_task(
-        self, owner: str, body: TaskCreate, idempotency_key: str | None, *, conversation_id: str | None = None
+        self, actor: Actor, body: TaskCreate, idempotency_key: str | None, *, conversation_id: str | None = None
     ) -> tuple[Task, bool]:
         """Returns the task and whether this request created it (False on an idempotent replay).
         `conversation_id`: the conversation it is created from (its runs report there)."""
+        owner = actor.owner
         now = self.clock()
         _refuse_never_running(body.schedule, now)
+        self._refuse_foreign_connectors(owner, body.agent)
         task = Task(
             id=new_task_id(),
             owner=owner,
@@ -91,11 +101,30 @@ class Service:
             created_at=now,
             updated_at=now,
         )
+        # The values the request gave (the defaults of the rest are the task view's to show).
+        given = body.model_dump(mode="json", exclude_unset=True)
+        created = new_entry(
+            task.id, HistoryAction.CREATED, at=now, actor=actor, changes=field_changes({}, given, given)
+        )
         claim = self._claim(owner, idempotency_key, "create_task", body.model_dump(mode="json"), task.id)
-        task_id = self.store.create_task(task, claim)
+        task_id = self.store.create_task(task, claim, history=created)
         if task_id != task.id:
             return self.store.get_task(owner, task_id, include_deleted=True), False
         return self.shown(self._claim_near_term(task)), True
+
+    def _refuse_foreign_connectors(self, owner: str, agent: AgentConfig) -> None:
+        """A task names only its owner's connectors: another owner's id is answered exactly
+        as one that does not exist (a 422 naming the field), so ids cannot be probed."""
+        problems = []
+        for index, grant in enumerate(agent.connectors):
+            try:
+                self.store.get_connector(owner, grant.connector)
+            except NotFound:
+                problems.append(
+                    FieldError(f"body.agent.connectors.{index}.connector", f"you have no connector {grant.connector}")
+                )
+        if problems:
+            raise InvalidRequest("the task names connectors you do not have", problems)
 
     def get_task(self, owner: str, task_id: str) -> Task:
         return self.shown(self.store.get_task(owner, task_id))
@@ -150,33 +179,50 @@ class Service:
         page = self.store.list_tasks(owner, **filters)
         return Page(items=[self.shown(task) for task in page.items], next_cursor=page.next_cursor)
 
-    def update_task(self, owner: str, task_id: str, patch: TaskPatch, if_match: int | None) -> Task:
+    def update_task(self, actor: Actor, task_id: str, patch: TaskPatch, if_match: int | None) -> Task:
+        owner = actor.owner
         current = self.store.get_task(owner, task_id)
+        if if_match is not None and if_match != current.version:
+            # Versions only grow: the task has moved past the one the caller saw.
+            raise PreconditionFailed(
+                f"task {task_id} is at version {current.version}, not {if_match}; GET it again and retry"
+            )
         changes: dict[str, Any] = {}
         for name in patch.model_fields_set:
             value = getattr(patch, name)
             if value is None:  # only the clearable fields may be null (the model checks)
-                value = "" if name == "description" else None if name == "output_schema" else {}
+                value = "" if name == "description" else None if name in ("output_schema", "report") else {}
             changes[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
         if patch.notify is not None and patch.notify.webhook_url and current.webhook_secret is None:
             changes["webhook_secret"] = new_webhook_secret()
         now = self.clock()
         if patch.schedule is not None:
             _refuse_never_running(patch.schedule, now)
+        if patch.agent is not None:
+            self._refuse_foreign_connectors(owner, patch.agent)
         next_run: int | Keep | None = KEEP
         if patch.schedule is not None and current.enabled:
             next_run = next_run_epoch(patch.schedule, now=now, anchor=current.created_at)
+        # The patch's own fields (never the webhook secret it may mint), as they were and will be.
+        edited = new_entry(
+            task_id,
+            HistoryAction.UPDATED,
+            at=now,
+            actor=actor,
+            changes=field_changes(current.model_dump(mode="json"), changes, patch.model_fields_set),
+        )
         try:
-            # Always conditional on the version we read: the new next_run_at was
-            # computed from that state (e.g. enabled), so a concurrent change
+            # Always conditional on the version we read: the new next_run_at (and the
+            # history's before) were computed from that state, so a concurrent change
             # must not be overwritten with it.
             updated = self.store.update_task(
                 owner,
                 task_id,
                 changes,
-                expected_version=if_match if if_match is not None else current.version,
+                expected_version=current.version,
                 now=now,
                 next_run_at=next_run,
+                history=edited,
             )
         except PreconditionFailed:
             if if_match is not None:
@@ -184,42 +230,72 @@ class Service:
             raise Conflict(f"task {task_id} changed while it was being updated; retry") from None
         return self.shown(self._claim_near_term(updated))
 
-    def delete_task(self, owner: str, task_id: str, if_match: int | None) -> None:
+    def delete_task(self, actor: Actor, task_id: str, if_match: int | None) -> None:
+        owner = actor.owner
         now = self.clock()
-        self.store.delete_task(owner, task_id, expected_version=if_match, now=now)
+        deleted_entry = new_entry(task_id, HistoryAction.DELETED, at=now, actor=actor)
+        self.store.delete_task(owner, task_id, expected_version=if_match, now=now, history=deleted_entry)
         if self.on_task_changed is not None:
             deleted = self.store.get_task(owner, task_id, include_deleted=True)
             self._task_changed(deleted)
+
+    def task_history(self, owner: str, task_id: str, *, limit: int, cursor: str | None) -> Page[HistoryEntry]:
+        """Every change to the task, newest first (a deleted task's too: its owner may
+        still ask what became of it)."""
+        return self.store.task_history(owner, task_id, limit=limit, cursor=cursor)
 
     def _task_changed(self, task: Task) -> Task:
         if self.on_task_changed is not None and task.conversation_id is not None:
             self.on_task_changed(task)
         return task
 
-    def enable_task(self, owner: str, task_id: str) -> Task:
+    def enable_task(self, actor: Actor, task_id: str) -> Task:
+        owner = actor.owner
         current = self.store.get_task(owner, task_id)
         if current.enabled:
             return current
         now = self.clock()
+        changes = {"enabled": True, "paused_reason": None}
+        entry = new_entry(
+            task_id,
+            HistoryAction.ENABLED,
+            at=now,
+            actor=actor,
+            changes=field_changes(current.model_dump(mode="json"), changes, changes),
+        )
         enabled = self.store.update_task(
             owner,
             task_id,
-            {"enabled": True, "paused_reason": None, "consecutive_failures": 0},
+            {**changes, "consecutive_failures": 0},
             expected_version=current.version,
             now=now,
             next_run_at=next_run_epoch(current.schedule, now=now, anchor=current.created_at),
+            history=entry,
         )
         return self.shown(self._claim_near_term(self._task_changed(enabled)))
 
-    def disable_task(self, owner: str, task_id: str, reason: str | None) -> Task:
+    def disable_task(self, actor: Actor, task_id: str, reason: str | None) -> Task:
+        owner = actor.owner
         current = self.store.get_task(owner, task_id)
+        now = self.clock()
+        why = reason or "paused by the owner"
+        changes: dict[str, Any] = {"enabled": False, "paused_reason": why}
+        entry = new_entry(
+            task_id,
+            HistoryAction.DISABLED,
+            at=now,
+            actor=actor,
+            changes=field_changes(current.model_dump(mode="json"), changes, changes),
+            reason=why,
+        )
         disabled = self.store.update_task(
             owner,
             task_id,
-            {"enabled": False, "paused_reason": reason or "paused by the owner"},
+            changes,
             expected_version=current.version,
-            now=self.clock(),
+            now=now,
             next_run_at=None,
+            history=entry,
         )
         return self._task_changed(disabled)
 
@@ -273,13 +349,11 @@ class Service:
     # ---- runs --------------------------------------------------------
 
     def run_now(
-        self,
-        owner: str,
-        task_id: str,
-        variables: dict[str, str],
-        idempotency_key: str | None,
-        trigger: Trigger = Trigger.MANUAL,
+        self, actor: Actor, task_id: str, variables: dict[str, str], idempotency_key: str | None
     ) -> tuple[Run, bool]:
+        owner = actor.owner
+        # A console event's run is a console run (its rule is a schedule kept elsewhere).
+        trigger = Trigger.CONSOLE if actor.via is Via.CONSOLE_EVENT else Trigger.MANUAL
         task = self.store.get_task(owner, task_id)
         now = self.clock()
         # A pause stops the schedule, and a console rule is a schedule kept elsewhere;
@@ -299,8 +373,9 @@ class Service:
             created_at=now,
             variables=variables,
         )
+        requested = new_entry(task.id, HistoryAction.RUN_REQUESTED, at=now, actor=actor, run_id=run.id)
         claim = self._claim(owner, idempotency_key, f"run_now:{task_id}", {"variables": variables}, run.id)
-        run_id = self.store.create_run(run, claim)
+        run_id = self.store.create_run(run, claim, history=requested)
         if run_id != run.id:
             return self.store.get_run(owner, run_id), False
         self.enqueue(run)
@@ -345,14 +420,26 @@ class Service:
             raise NotFound(f"run {run_id} has no transcript yet")
         return self.transcripts.load(run.transcript_key)
 
-    def cancel_run(self, owner: str, run_id: str) -> Run:
+    def report(self, owner: str, run_id: str) -> RunReport:
+        """The run's report (kept in S3): its bytes, or where to fetch it when redirecting."""
+        run = self.store.get_run(owner, run_id)
+        if run.report_key is None or run.report_format is None or self.reports is None:
+            raise NotFound(f"run {run_id} has no report (its task asks for none, or it has not ended)")
+        format, filename = run.report_format, report_filename(run.id, run.report_format)
+        if self.report_redirect:
+            return RunReport(format, filename, url=self.reports.presigned_url(run.report_key, run.id, format))
+        return RunReport(format, filename, body=self.reports.load(run.report_key))
+
+    def cancel_run(self, actor: Actor, run_id: str) -> Run:
+        now = self.clock()
         cancelled = self.store.transition_run(
-            owner,
+            actor.owner,
             run_id,
             from_statuses=CANCELLABLE_STATUSES,
             to_status=RunStatus.CANCELLED,
-            fields={"finished_at": self.clock().isoformat(), "reason": "cancelled by the owner"},
+            fields={"finished_at": now.isoformat(), "reason": "cancelled by the owner"},
             remove=QUESTION_FIELDS,
+            history=self._run_entry(run_id, HistoryAction.RUN_CANCELLED, now, actor),
         )
         self.store.release_buffered(cancelled.task_id, cancelled.id)
         self._run_changed(cancelled)
@@ -366,8 +453,9 @@ class Service:
         if task is not None:
             self._task_changed(task)
 
-    def reply_to_run(self, owner: str, run_id: str, reply: str, *, field: str = "body.reply") -> Run:
+    def reply_to_run(self, actor: Actor, run_id: str, reply: str, *, field: str = "body.reply") -> Run:
         """`field`: where the reply was in the request, named by the 422 when it does not fit."""
+        owner = actor.owner
         waiting = self.store.get_run(owner, run_id)
         problem = reply_problem(waiting.question_kind, waiting.question_options, reply)
         if problem is not None and waiting.status == RunStatus.WAITING_INPUT:
@@ -385,6 +473,8 @@ class Service:
             # A reply resumes the conversation: a fresh budget of attempts.
             fields={"reply": reply, "attempt": 0},
             active_until=to_epoch(now) + QUEUED_GRACE_SECONDS,
+            # The reply itself stays on the run; the history records that one was given.
+            history=self._run_entry(run_id, HistoryAction.REPLIED, now, actor),
         )
         self.enqueue(run)
         self._run_changed(run)
@@ -425,6 +515,14 @@ class Service:
         return run_statistics(task_id, runs)
 
     # ---- helpers -------------------------------------------------------
+
+    @staticmethod
+    def _run_entry(run_id: str, action: HistoryAction, now: datetime, actor: Actor) -> HistoryEntry:
+        """A history entry of the run's task, for a change to one of its runs."""
+        task_id = task_id_of_run(run_id)
+        if task_id is None:
+            raise NotFound(f"run {run_id} not found")
+        return new_entry(task_id, action, at=now, actor=actor, run_id=run_id)
 
     @staticmethod
     def _claim(

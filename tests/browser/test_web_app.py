@@ -14,6 +14,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, SignIn, User, screenshot
+from tests.e2e.conftest import RunningStack
 
 RUN_SECONDS = 30_000  # ms: a run of the fake model takes about a second; the poll is 3 s
 
@@ -262,3 +263,40 @@ def test_the_app_works_at_phone_width(sign_in: SignIn) -> None:
     expect(card).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways at phone width ({width} px)"
+
+
+def test_a_connectors_tools_are_granted_from_the_task_form(sign_in: SignIn, web_stack: RunningStack) -> None:
+    demo_url = re.search(r"demo MCP: +(\S+)", web_stack.output())
+    assert demo_url, web_stack.output()
+    user = sign_in("connie")
+    connector = user.api("POST", "/v1/connectors", json={"name": "mail", "url": demo_url[1]}).json()
+    assert user.api("POST", f"/v1/connectors/{connector['id']}/test").json()["ok"]
+    page = user.page
+    page.goto("/")
+    page.get_by_role("link", name="New task").click()
+    page.get_by_label("Name").fill("Receipt finder")
+    page.get_by_label("Prompt").fill('Find the receipt\ntool: mail__search_messages {"query": "receipt"}')
+    page.get_by_label(re.compile("^Cron expression")).fill("*/5 * * * *")
+    connected = page.get_by_role("group", name="Your connectors' tools")
+    connected.get_by_role("checkbox", name=re.compile("^mail__search_messages")).check()
+    page.get_by_role("button", name="Create task").click()
+    expect(page.get_by_role("heading", name="Receipt finder", level=1)).to_be_visible()
+    task = user.api("GET", "/v1/tasks").json()["items"][0]
+    assert task["agent"]["connectors"] == [{"connector": connector["id"], "tools": ["search_messages"]}]
+    # An edit keeps the grant, and fields the form does not show.
+    user.api("PATCH", f"/v1/tasks/{task['id']}", json={"agent": {**task["agent"], "disallowed_tools": ["web_fetch"]}},
+             headers={"If-Match": f'"{task["version"]}"'})  # fmt: skip
+    page.goto(f"/tasks/{task['id']}/edit")
+    expect(connected.get_by_role("checkbox", name=re.compile("^mail__search_messages"))).to_be_checked()
+    page.get_by_label("Name").fill("Receipt finder 2")
+    page.get_by_role("button", name=re.compile("^Save")).click()
+    expect(page.get_by_role("heading", name="Receipt finder 2", level=1)).to_be_visible()
+    saved = user.api("GET", f"/v1/tasks/{task['id']}").json()
+    assert saved["agent"]["connectors"] == task["agent"]["connectors"]
+    assert saved["agent"]["disallowed_tools"] == ["web_fetch"]
+    # Another person sees none of them.
+    other = sign_in("nobody")
+    other.page.goto("/")
+    other.page.get_by_role("link", name="New task").click()
+    expect(other.page.get_by_text("Tools the agent may use")).to_be_visible()
+    expect(other.page.get_by_role("group", name="Your connectors' tools")).to_have_count(0)

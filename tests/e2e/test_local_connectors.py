@@ -72,6 +72,18 @@ def test_register_and_test_the_demo_connector(stack: LocalStack) -> None:
     offered = {tool["offered_as"]: tool for tool in result["tools"]}
     assert offered["mail__search_messages"]["name"] == "search_messages"
     assert offered["mail__send_email"]["description"]
+    # GET /v1/tools now lists them for Alice (as the test found them), and for nobody else.
+    listed = requests.get(f"{stack.api_url}/v1/tools", headers=auth(), timeout=30).json()["items"]
+    by_name = {tool["name"]: tool for tool in listed}
+    assert by_name["web_fetch"]["kind"] == "client" and by_name["web_search"]["kind"] == "server"
+    search = by_name["mail__search_messages"]
+    assert (search["kind"], search["connector_id"], search["tool"]) == ("connector", connector["id"], "search_messages")
+    assert search["checked_at"] and search["description"]
+    for_bob = requests.get(f"{stack.api_url}/v1/tools", headers=auth("bob"), timeout=30).json()["items"]
+    assert not [tool for tool in for_bob if tool["kind"] == "connector"]
+    # Keeping the list is not an edit: the connector's version (and an If-Match on it) stands.
+    again = requests.get(f"{stack.api_url}/v1/connectors/{connector['id']}", headers=auth(), timeout=30).json()
+    assert again["version"] == 1
 
 
 def test_the_secret_is_sealed_never_returned_and_never_logged(

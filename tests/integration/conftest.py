@@ -3,6 +3,7 @@ Gateway v2 events against moto's server: everything but the HTTP socket."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ class ApiResponse:
     status: int
     headers: dict[str, str]
     text: str
+    # The body as bytes (a binary body arrives base64-encoded, as API Gateway gets it).
+    content: bytes = b""
 
     @property
     def json(self) -> Any:
@@ -63,7 +66,9 @@ class ApiClient:
         lowered = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
         for key, values in (result.get("multiValueHeaders") or {}).items():
             lowered.setdefault(key.lower(), ",".join(values))
-        return ApiResponse(status=result["statusCode"], headers=lowered, text=result.get("body") or "")
+        text = result.get("body") or ""
+        content = base64.b64decode(text) if result.get("isBase64Encoded") else text.encode()
+        return ApiResponse(status=result["statusCode"], headers=lowered, text=text, content=content)
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("GET", path, **kwargs)

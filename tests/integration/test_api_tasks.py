@@ -208,12 +208,14 @@ def test_disable_and_enable(api: ApiClient, store) -> None:
     assert disabled.json["next_run_at"] is None
     item = store.table.get_item(Key={"PK": f"TASK#{task['id']}", "SK": "TASK"})["Item"]
     assert "due_shard" not in item and "next_run_at" not in item, "a paused task leaves the due index"
-    assert set(disabled.json["_links"]) == {"self", "runs", "run_now", "stats", "enable"}, "paused: enable, not disable"
+    assert set(disabled.json["_links"]) == {"self", "runs", "run_now", "stats", "history", "enable"}, (
+        "paused: enable, not disable"
+    )
 
     enabled = api.post(f"/v1/tasks/{task['id']}/enable")
     assert enabled.status == 200
     assert enabled.json["enabled"] is True and enabled.json["paused_reason"] is None
-    assert set(enabled.json["_links"]) == {"self", "runs", "run_now", "stats", "disable"}
+    assert set(enabled.json["_links"]) == {"self", "runs", "run_now", "stats", "history", "disable"}
     assert enabled.json["next_run_at"] == task["next_run_at"]
     item = store.table.get_item(Key={"PK": f"TASK#{task['id']}", "SK": "TASK"})["Item"]
     assert item["due_shard"] in {str(i) for i in range(int(store.due_shards))}

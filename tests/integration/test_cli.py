@@ -259,6 +259,31 @@ def test_run_wait_then_read_the_history(agentcron: Agentcron) -> None:
     assert "               claude-sonnet-5 list prices, model tokens only (no AWS costs)" in shown.lines
 
 
+def test_a_runs_report_prints_text_and_saves_a_pdf_only_to_a_file(agentcron: Agentcron, tmp_path: Path) -> None:
+    task_id = create(agentcron, "--name", "weekly", "--prompt", "Отчёт за неделю", "--manual", "--report", "markdown")
+    assert agentcron("tasks", "get", task_id, "--json").json["report"] == {"format": "markdown"}
+    waited = agentcron("tasks", "run", task_id, "--wait", *FAST_POLL)
+    assert waited.code == 0, waited.err
+    run_id = waited.lines[0].split()[-1]
+    printed = agentcron("runs", "report", run_id)
+    assert printed.code == 0, printed.err
+    assert printed.lines[0] == "# weekly" and f"- **Run:** {run_id}" in printed.lines
+    assert "Done: Отчёт за неделю" in printed.lines
+
+    assert agentcron("tasks", "update", task_id, "--report", "pdf", "-q").code == 0
+    run_id = agentcron("tasks", "run", task_id, "--wait", *FAST_POLL).lines[0].split()[-1]
+    refused = agentcron("runs", "report", run_id)
+    assert refused.code == 2 and "binary (application/pdf)" in refused.err and "--out" in refused.err
+    saved = agentcron("runs", "report", run_id, "--out", str(tmp_path / "r.pdf"))
+    assert saved.code == 0, saved.err
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
+
+    assert agentcron("tasks", "update", task_id, "--no-report", "-q").code == 0
+    run_id = agentcron("tasks", "run", task_id, "--wait", *FAST_POLL).lines[0].split()[-1]
+    missing = agentcron("runs", "report", run_id)
+    assert missing.code == 1 and "has no report" in missing.err
+
+
 def test_a_question_a_reply_and_a_cancel(agentcron: Agentcron) -> None:
     task_id = create(agentcron, "--name", "asker", "--prompt", "ask: Which team?", "--tool", "ask_user", "--manual")
     asked = agentcron("tasks", "run", task_id, "--wait", "--json", *FAST_POLL)
@@ -428,3 +453,69 @@ def test_the_command_line_entry_point_and_its_errors(stack: LocalStack, tmp_path
     assert unknown.returncode == 2 and "functions: api, authorizer, dispatcher, runner" in unknown.stderr
     usage = run_process(stack, "tasks", "frobnicate")
     assert usage.returncode == 2 and "invalid choice: 'frobnicate'" in usage.stderr
+
+
+def test_tasks_history_shows_each_change_made_through_the_cli(agentcron: Agentcron) -> None:
+    task_id = create(agentcron, "--name", "Logged", "--prompt", "x", "--manual")
+    assert agentcron("tasks", "update", task_id, "--name", "Logged [bold]twice[/bold]").code == 0
+    assert agentcron("tasks", "disable", task_id, "--reason", "holiday").code == 0
+
+    shown = agentcron("tasks", "history", task_id)
+    assert shown.code == 0, shown.err
+    header, *rows = shown.lines
+    assert header.split() == ["WHEN", "ACTION", "BY", "VIA", "RUN", "CHANGES"]
+    assert [row.split()[1:4] for row in rows] == [
+        ["disabled", "alice", "cli"],
+        ["updated", "alice", "cli"],
+        ["created", "alice", "cli"],
+    ], "newest first, each made through the CLI"
+    # Before and after as text: rich markup in a value is shown as typed, never styled away.
+    assert 'name: "Logged" -> "Logged [bold]twice[/bold]"' in rows[1]
+
+    paged = agentcron("tasks", "history", task_id, "--limit", "1", "--json")
+    assert paged.code == 0 and len(paged.json["items"]) == 1 and paged.json["next_cursor"]
+    assert len(agentcron("tasks", "history", task_id, "--all", "--json").json["items"]) == 3
+    assert agentcron("tasks", "history", task_id, user="bob").code == 1, "another owner's: 404"
+
+
+# ------------------------------------------------------------------------ connectors
+
+
+def test_connectors_add_test_use_and_delete(
+    agentcron: Agentcron, stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert stack.demo_mcp is not None
+    monkeypatch.setenv("DEMO_MAIL_TOKEN", "tok-cli-never-printed")
+    added = agentcron(
+        "connectors", "add", "--name", "clmail", "--url", stack.demo_mcp.url, "--header", "X-Demo-Key",
+        "--token-env", "DEMO_MAIL_TOKEN",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    connector_id = next(line.split()[-1] for line in added.lines if line.startswith("id:"))
+    assert "auth:      header X-Demo-Key (set)" in added.lines
+    assert "tok-cli-never-printed" not in added.out + added.err
+    listed = agentcron("connectors", "list")
+    assert listed.lines[0].split() == ["ID", "NAME", "URL", "AUTH", "UPDATED"]
+    assert any(line.startswith(connector_id) for line in listed.lines)
+    tested = agentcron("connectors", "test", connector_id)
+    assert tested.code == 0, tested.out + tested.err
+    assert tested.lines[0].startswith("ok: ") and any("clmail__search_messages" in line for line in tested.lines)
+    assert agentcron("connectors", "get", connector_id, user="bob").code == 1, "bob's is a 404"
+
+    created = agentcron(
+        "tasks", "create", "--name", "mail search", "--manual", "--connector", f"{connector_id}=search_messages",
+        "--prompt", 'Find it\ntool: clmail__search_messages {"query": "receipt"}', "--json",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    assert created.json["agent"]["connectors"] == [{"connector": connector_id, "tools": ["search_messages"]}]
+    waited = agentcron("tasks", "run", created.json["id"], "--wait", *FAST_POLL)
+    assert waited.code == 0, waited.err
+    assert any("clmail__search_messages returned" in line for line in waited.lines), waited.out
+
+    assert agentcron("connectors", "delete", connector_id).code == 0
+    assert agentcron("connectors", "get", connector_id).code == 1
+
+
+def test_a_connector_secret_is_never_an_argument(agentcron: Agentcron) -> None:
+    unset = agentcron("connectors", "add", "--name", "x", "--url", "https://mcp.example.com/mcp", "--header", "K")
+    assert unset.code == 2 and "--token-env NAME or --token-stdin" in unset.err

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from agentcron.connectors.errors import ConnectorError
 from agentcron.connectors.session import (
     TOOL_NAME_RE,
     ConnectorEndpoint,
-    ConnectorError,
     ConnectorSession,
     offered_name,
     probe,

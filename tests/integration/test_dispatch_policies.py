@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher
+from agentcron.history import Actor
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunStatus, TaskPatch
 from agentcron.queue import RunMessage, RunQueue
@@ -514,15 +515,15 @@ def service_at(aws_env: dict[str, str], clock: Clock, journal: Journal) -> Servi
 
 def resume_after_pause(svc: Service, task: Any, clock: Clock) -> None:
     clock.advance(10)
-    svc.disable_task(task.owner, task.id, "a short pause")
+    svc.disable_task(Actor(task.owner), task.id, "a short pause")
     clock.advance(10)
-    svc.enable_task(task.owner, task.id)
+    svc.enable_task(Actor(task.owner), task.id)
 
 
 def edit_to_every_five_minutes(svc: Service, task: Any, clock: Clock) -> None:
     clock.advance(20)
     svc.update_task(
-        task.owner,
+        Actor(task.owner),
         task.id,
         TaskPatch(schedule=ScheduleAdapter.validate_python({"type": "cron", "expression": "*/5 * * * *"})),
         None,

@@ -291,6 +291,27 @@ def test_several_directives_run_one_per_turn_and_are_summarised(client: anthropi
     assert len(set(ids)) == 4
 
 
+def test_a_tool_input_can_name_an_earlier_steps_result(client: anthropic.Anthropic) -> None:
+    mail = [tool("draft_email"), tool("send_email")]
+    prompt = 'Mail\ntool: draft_email {"to": "r@example.com"}\ntool: send_email {"draft_id": "{{step1.id}}", "n": 1}'
+    answers = {"draft_email": '{"id": "draft_7", "to": "r@example.com"}', "send_email": "sent"}
+    calls, _ = drive(client, prompt, answers, tools=mail)
+    assert calls == [("draft_email", {"to": "r@example.com"}), ("send_email", {"draft_id": "draft_7", "n": 1})]
+    # A result that is not JSON, or a step not yet run, leaves the text as written.
+    answers["draft_email"] = "not json"
+    calls, _ = drive(client, prompt, answers, tools=mail)
+    assert calls[1] == ("send_email", {"draft_id": "{{step1.id}}", "n": 1})
+
+
+def test_a_question_answered_no_stops_the_steps_after_it(client: anthropic.Anthropic) -> None:
+    prompt = "Send?\nask: Send it?\nremember: sent=yes"
+    calls, reply = drive(client, prompt, {"ask_user": "No", "remember": "saved"})
+    assert [name for name, _ in calls] == ["ask_user"]
+    assert final_text(reply).splitlines() == ["Answer received: No", "Stopped: the owner declined (1 step(s) not run)"]
+    calls, reply = drive(client, prompt, {"ask_user": "yes", "remember": "saved"})
+    assert [name for name, _ in calls] == ["ask_user", "remember"]
+
+
 def test_a_tool_not_offered_is_never_called(client: anthropic.Anthropic) -> None:
     reply = create(client, [user("fetch: https://example.com")], tools=[tool("ask_user")])
     assert final_text(reply) == "Tool web_fetch is not available to this task"

@@ -17,9 +17,12 @@ import json, sys
 from agentcron_local.gateway import LambdaContext, build_event, load_function_handler, load_routes
 
 RUNNERS_OWN = ("anthropic", "agentcron.execution", "agentcron.agent", "agentcron.tools", "agentcron.bootstrap.runner")
+# Report rendering and its libraries (the API serves reports through agentcron.reports.formats only).
+RENDERING = ("fpdf", "nh3", "markdown_it", "PIL", "fontTools", "agentcron.reports.writer", "agentcron.reports.render")
 
 def runners_modules():
-    return sorted(m for m in sys.modules if m in RUNNERS_OWN or m.startswith(("anthropic.", "agentcron.tools.")))
+    prefixes = ("anthropic.", "agentcron.tools.", *(name + "." for name in RENDERING))
+    return sorted(m for m in sys.modules if m in RUNNERS_OWN or m in RENDERING or m.startswith(prefixes))
 
 handler = load_function_handler(sys.argv[1])
 at_init = "anthropic" in sys.modules

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from agentcron import bootstrap
-from agentcron.artifacts import Transcripts
+from agentcron.artifacts import Reports, Transcripts
 from agentcron.models import RunStatus, Usage
 from agentcron.store import Store
 from agentcron_local.gateway import LambdaContext, load_function_handler
@@ -116,17 +116,20 @@ def test_api_role_is_exactly_what_the_api_calls(
     api.get("/v1/runs?status=QUEUED")
     api.get(f"/v1/runs/{run['id']}")
     api.get(f"/v1/tasks/{task['id']}/stats")
+    assert api.get(f"/v1/tasks/{task['id']}/history").json["items"], "edits are recorded"
     api.get("/v1/tasks/due")
     with recorder.paused():  # the runner's doing, not the API's
         key = Transcripts(aws_env["ARTIFACTS_BUCKET"]).save(task["id"], run["id"], [], Usage())
+        report = Reports(aws_env["ARTIFACTS_BUCKET"]).save(task["id"], run["id"], "markdown", b"# report")
         store.transition_run(
             "alice",
             run["id"],
             from_statuses={RunStatus.QUEUED},
             to_status=RunStatus.WAITING_INPUT,
-            fields={"transcript_key": key, "question": "?"},
+            fields={"transcript_key": key, "question": "?", "report_key": report, "report_format": "markdown"},
         )
     assert api.get(f"/v1/runs/{run['id']}/transcript").json == {"run_id": run["id"], "messages": []}
+    assert api.get(f"/v1/runs/{run['id']}/report").content == b"# report"
     api.post(f"/v1/runs/{run['id']}/reply", {"reply": "yes"})
     api.post(f"/v1/runs/{run['id']}/cancel")
     api.post(f"/v1/tasks/{task['id']}/disable", {"reason": "x"})

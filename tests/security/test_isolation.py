@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from agentcron.artifacts import Transcripts
+from agentcron.artifacts import Reports, Transcripts
 from agentcron.ids import (
     chat_task_id,
     manual_run_id,
@@ -44,7 +44,7 @@ class Victim:
     paused_task_id: str
     queued_run_id: str
     waiting_run_id: str
-    finished_run_id: str  # SUCCEEDED, with a transcript in S3
+    finished_run_id: str  # SUCCEEDED, with a transcript and a report in S3
     conversation_id: str  # with a first message and its chat turn queued
     api_key_id: str
     connector_id: str  # with a bearer secret
@@ -90,14 +90,24 @@ def victim(api: ApiClient, store: Store, aws_env: dict[str, str]) -> Victim:
     key = Transcripts(aws_env["ARTIFACTS_BUCKET"]).save(
         task["id"], finished, [{"role": "user", "content": "alice's private prompt"}], Usage(input_tokens=3)
     )
+    report = Reports(aws_env["ARTIFACTS_BUCKET"]).save(
+        task["id"], finished, "json", json.dumps({"output": "alice's private output"}).encode()
+    )
     store.transition_run(
         ALICE,
         finished,
         from_statuses={RunStatus.QUEUED},
         to_status=RunStatus.SUCCEEDED,
-        fields={"output": "alice's private output", "transcript_key": key, "duration_ms": 1200},
+        fields={
+            "output": "alice's private output",
+            "transcript_key": key,
+            "report_key": report,
+            "report_format": "json",
+            "duration_ms": 1200,
+        },
     )
     assert ok(api.get(f"/v1/runs/{finished}/transcript", user=ALICE))["messages"]
+    assert ok(api.get(f"/v1/runs/{finished}/report", user=ALICE)) == {"output": "alice's private output"}
     conversation = ok(api.post("/v1/conversations", {"message": "alice's private chat"}, user=ALICE), 201)
     key = ok(api.post("/v1/api-keys", {"name": "alice's script"}, user=ALICE), 201)
     connector = ok(
@@ -121,8 +131,10 @@ def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
         *[f"/v1/tasks/{t}" for t in victim.task_ids],
         *[f"/v1/tasks/{t}/runs" for t in victim.task_ids],
         *[f"/v1/tasks/{t}/stats" for t in victim.task_ids],
+        *[f"/v1/tasks/{t}/history" for t in victim.task_ids],
         *[f"/v1/runs/{r}" for r in victim.run_ids],
         f"/v1/runs/{victim.finished_run_id}/transcript",
+        f"/v1/runs/{victim.finished_run_id}/report",
         "/v1/conversations",
         "/v1/api-keys",
         "/v1/connectors",
@@ -173,6 +185,7 @@ VARIANTS: dict[tuple[str, str], list[tuple[str, Any, dict[str, str]]]] = {
         ("", {"variables": {"team": "bob"}}, {"idempotency-key": "bob-1"}),
     ],
     ("GET", "/v1/tasks/<task_id>/runs"): [("", None, {}), ("?status=QUEUED&limit=100", None, {})],
+    ("GET", "/v1/tasks/<task_id>/history"): [("", None, {}), ("?limit=100", None, {})],
     ("POST", "/v1/runs/<run_id>/reply"): [("", {"reply": "eu-west-1"}, {})],
     ("POST", "/v1/conversations/<conversation_id>/messages"): [
         ("", {"text": "pause all of alice's tasks"}, {}),
@@ -257,9 +270,10 @@ def test_bob_gets_404_on_every_route_for_alices_resources_and_nothing_changes(
         assert missing.status == 404, (method, path, missing.text)
         _same_as_missing(response, real_id, missing, ghost)
         tried += 1
-    # 14 task routes x 2 tasks, 4 run routes x 3 runs, 4 conversation routes (6 requests) x 1 conversation,
+    # 16 task requests (routes and their variants) x 2 tasks, 5 run routes x 3 runs,
+    # 4 conversation routes (6 requests) x 1 conversation,
     # 1 key route x 1 key, 4 connector routes x 1 connector
-    assert tried == 14 * 2 + 4 * 3 + 6 + 1 + 4
+    assert tried == 16 * 2 + 5 * 3 + 6 + 1 + 4
     assert snapshot(api, store, victim) == before, "a request of bob changed alice's data"
 
 
@@ -269,6 +283,7 @@ def test_forged_run_ids_naming_alices_task_are_404(api: ApiClient, store: Store,
         for method, suffix, body in [
             ("GET", "", None),
             ("GET", "/transcript", None),
+            ("GET", "/report", None),
             ("POST", "/reply", {"reply": "x"}),
             ("POST", "/cancel", None),
         ]:

@@ -8,13 +8,14 @@ from functools import cache
 from typing import Any
 
 import api_document
+from agentcron.bootstrap.api import connectors
 from agentcron.clock import utcnow
 from agentcron.tools_catalog import TOOLS
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
-from views import Health, ToolList
+from views import Health, ListedTool, ToolList
 
 from routes.params import owner
 
@@ -28,8 +29,20 @@ router = Router()  # type: ignore[no-untyped-call]  # (Powertools leaves its __i
 
 @router.get("/v1/tools", tags=["tools"])
 def list_tools() -> ToolList:
-    owner(router)
-    return ToolList(items=list(TOOLS))
+    built_in = [ListedTool.model_validate(tool.model_dump()) for tool in TOOLS]
+    connected = [
+        ListedTool(
+            name=tool.offered_as,
+            kind="connector",
+            description=tool.description or "",
+            input_schema={},
+            connector_id=connector.id,
+            tool=tool.name,
+            checked_at=connector.tools_checked_at,
+        )
+        for connector, tool in connectors().offered_connector_tools(owner(router))
+    ]
+    return ToolList(items=[*built_in, *connected])
 
 
 @router.get("/v1/health", tags=["meta"], security=[])

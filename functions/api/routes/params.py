@@ -7,6 +7,7 @@ import re
 from typing import Annotated, cast
 
 from agentcron import errors
+from agentcron.history import Actor, Via
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -40,6 +41,19 @@ def owner(router: Router) -> str:
     if not isinstance(subject, str) or not subject:
         raise errors.Unauthorized("the bearer token carries no subject")
     return subject
+
+
+# The clients that say who they are (X-Agentcron-Client); any other caller is a plain API call.
+CLIENT_HEADER = "x-agentcron-client"
+_CLIENTS = {"cli": Via.CLI, "web": Via.WEB}
+
+
+def actor(router: Router) -> Actor:
+    """The caller as the author of a change: who (the token's subject) and through what
+    (the CLI and web app send X-Agentcron-Client; anything else is `api`)."""
+    event = cast(APIGatewayProxyEventV2, router.current_event)
+    client = (event.headers or {}).get(CLIENT_HEADER, "").strip().lower()
+    return Actor(owner(router), _CLIENTS.get(client, Via.API))
 
 
 def parse_if_match(value: str | None) -> int | None:

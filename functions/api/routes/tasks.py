@@ -12,14 +12,25 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from views import TaskPage, TaskStats, TaskView, stats_view, task_view
 
-from routes.params import Cursor, IdempotencyKey, IfMatch, Limit, TaskId, etag, owner, parse_if_match, view_response
+from routes.params import (
+    Cursor,
+    IdempotencyKey,
+    IfMatch,
+    Limit,
+    TaskId,
+    actor,
+    etag,
+    owner,
+    parse_if_match,
+    view_response,
+)
 
 router = Router()  # type: ignore[no-untyped-call]  # (Powertools leaves its __init__ unannotated)
 
 
 @router.post("/v1/tasks", responses={201: {"description": "Created"}}, tags=["tasks"])
 def create_task(body: Annotated[TaskCreate, Body()], idempotency_key: IdempotencyKey = None) -> Response[TaskView]:
-    task, created = service().create_task(owner(router), body, idempotency_key)
+    task, created = service().create_task(actor(router), body, idempotency_key)
     headers = {"Location": f"/v1/tasks/{task.id}", **etag(task.version)}
     if not created:
         headers["Idempotent-Replayed"] = "true"
@@ -56,7 +67,7 @@ def get_task(task_id: TaskId) -> Response[TaskView]:
 
 @router.patch("/v1/tasks/<task_id>", tags=["tasks"])
 def update_task(task_id: TaskId, body: Annotated[TaskPatch, Body()], if_match: IfMatch = None) -> Response[TaskView]:
-    task = service().update_task(owner(router), task_id, body, parse_if_match(if_match))
+    task = service().update_task(actor(router), task_id, body, parse_if_match(if_match))
     # The owner editing the webhook sees its signing secret; other edits never show it.
     reveal = body.notify is not None and body.notify.webhook_url is not None
     return view_response(200, task_view(task, reveal_secret=reveal), etag(task.version))
@@ -64,18 +75,18 @@ def update_task(task_id: TaskId, body: Annotated[TaskPatch, Body()], if_match: I
 
 @router.delete("/v1/tasks/<task_id>", responses={204: {"description": "Deleted"}}, tags=["tasks"])
 def delete_task(task_id: TaskId, if_match: IfMatch = None) -> Response[None]:
-    service().delete_task(owner(router), task_id, parse_if_match(if_match))
+    service().delete_task(actor(router), task_id, parse_if_match(if_match))
     return Response(204)
 
 
 @router.post("/v1/tasks/<task_id>/enable", tags=["tasks"])
 def enable_task(task_id: TaskId) -> TaskView:
-    return task_view(service().enable_task(owner(router), task_id))
+    return task_view(service().enable_task(actor(router), task_id))
 
 
 @router.post("/v1/tasks/<task_id>/disable", tags=["tasks"])
 def disable_task(task_id: TaskId, body: Annotated[DisableRequest | None, Body()] = None) -> TaskView:
-    return task_view(service().disable_task(owner(router), task_id, body.reason if body else None))
+    return task_view(service().disable_task(actor(router), task_id, body.reason if body else None))
 
 
 @router.get("/v1/tasks/<task_id>/stats", tags=["tasks"])

@@ -1,18 +1,19 @@
-"""``agentcron runs``: list, show, follow, answer and cancel runs; and the wait of ``--wait``."""
+"""``agentcron runs``: list, show, follow, answer and cancel runs, read their reports; and the wait of ``--wait``."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agentcron_local.cli.context import Ctx, add_paging, add_wait_options
-from agentcron_local.cli.output import echo, spinner
+from agentcron_local.cli.output import echo, spinner, stream
 from agentcron_local.cli.registry import Action, group
 from agentcron_local.cli.values import parse_since, read_text
 from agentcron_local.cli.views import RUN_COLUMNS, fmt_time, render_run, render_transcript
-from agentcron_local.client import EXIT_OK, EXIT_RUN_FAILED, segment
+from agentcron_local.client import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, CliError, segment
 
 RUN_STATUSES = (
     "QUEUED",
@@ -114,6 +115,44 @@ def runs_transcript(ctx: Ctx) -> int:
     return EXIT_OK
 
 
+# Text reports print as they are; anything else is bytes no terminal should be sent.
+TEXT_REPORT_TYPES = ("text/", "application/json")
+
+
+def runs_report(ctx: Ctx) -> int:
+    """The run's report: saved to --out, else printed (text), else refused on a terminal (PDF)."""
+    report = ctx.client.download(_run_path(ctx, "/report"))
+    if ctx.args.out is not None:
+        target: Path = ctx.args.out
+        target.write_bytes(report.content)
+        if not ctx.quiet:
+            echo(f"Saved the run's report ({report.content_type}, {len(report.content)} bytes) to {target}", err=True)
+        return EXIT_OK
+    out = stream()
+    if report.content_type.startswith(TEXT_REPORT_TYPES):
+        out.write(report.content.decode("utf-8", errors="replace"))
+        out.flush()
+        return EXIT_OK
+    binary = getattr(out, "buffer", None)
+    if out.isatty() or binary is None:
+        name = report.filename or "report.pdf"
+        raise CliError(
+            f"the report is binary ({report.content_type}): not printed to a terminal",
+            EXIT_USAGE,
+            [f"save it: agentcron runs report {ctx.args.run_id} --out {name} (or pipe it: ... > {name})"],
+        )
+    binary.write(report.content)
+    binary.flush()
+    return EXIT_OK
+
+
+def _report_args(parser: argparse.ArgumentParser) -> None:
+    # (-o is every command's output format: table, json, ...)
+    parser.add_argument(
+        "-O", "--out", type=Path, metavar="FILE", help="save the report to FILE (a PDF is never printed to a terminal)"
+    )
+
+
 def _list_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", metavar="TASK_ID", help="only this task's runs")
     parser.add_argument("--status", choices=RUN_STATUSES, type=str.upper, help="only runs in this status")
@@ -159,5 +198,12 @@ group(
             epilog=WATCH_EPILOG,
         ),
         Action("transcript", runs_transcript, "show a run's whole conversation with the model", positional=RUN),
+        Action(
+            "report",
+            runs_report,
+            "print or save a run's report (the task's report.format: markdown, html, json or pdf)",
+            positional=RUN,
+            configure=_report_args,
+        ),
     ),
 )

@@ -24,6 +24,19 @@ def parse_seconds(text: str) -> int:
     return 0 if text.strip() in ("0", "0s", "0m", "0h", "0d") else parse_duration(text)
 
 
+def parse_connector_grant(text: str) -> dict[str, Any]:
+    """``conn_…`` (all its tools) or ``conn_…=search_messages,read_message`` (only those)."""
+    connector, sep, tools = text.partition("=")
+    if not connector.strip():
+        raise argparse.ArgumentTypeError("give a connector id: conn_…[=tool,tool]")
+    if not sep:
+        return {"connector": connector.strip()}
+    names = [name.strip() for name in tools.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("after = name the connector's tools, comma-separated")
+    return {"connector": connector.strip(), "tools": names}
+
+
 @dataclass(frozen=True)
 class SectionFlag:
     """``--flag VALUE`` sets ``body[section][key]``."""
@@ -118,6 +131,13 @@ SECTION_FLAGS = (
         "never offer this tool, built-in or a connector's (repeat; deny wins)",
         {"action": "append", "metavar": "NAME"},
     ),
+    SectionFlag(
+        "agent",
+        "connectors",
+        "--connector",
+        "let the agent use this connector (repeat): conn_ID for all its tools, conn_ID=tool,tool for some",
+        {"action": "append", "type": parse_connector_grant, "metavar": "ID[=TOOLS]"},
+    ),
     SectionFlag("notify", "webhook_url", "--webhook", "POST each finished run here (https)", {"metavar": "URL"}),
     SectionFlag(
         "notify",
@@ -169,6 +189,13 @@ def add_task_fields(parser: argparse.ArgumentParser, *, update: bool) -> None:
         sections.add_argument(flag.flag, dest=flag.dest, help=flag.help, **flag.options)
     if update:
         sections.add_argument("--no-webhook", action="store_true", help="stop notifying a webhook")
+    sections.add_argument(
+        "--report",
+        choices=REPORT_FORMATS,
+        help="give each run that ends a report in this format (agentcron runs report RUN_ID)",
+    )
+    if update:
+        sections.add_argument("--no-report", action="store_true", help="stop making reports")
     add_schedule_options(parser)
     fields.add_argument(
         "--from-file",
@@ -203,6 +230,18 @@ def _sections(args: argparse.Namespace, body: dict[str, Any], current: Mapping[s
         body[section] = {**(current.get(section) or {}), **(body.get(section) or {}), **values}
 
 
+REPORT_FORMATS = ("markdown", "html", "json", "pdf")
+
+
+def _report(args: argparse.Namespace, body: dict[str, Any]) -> None:
+    if getattr(args, "no_report", False):
+        if args.report is not None:
+            raise CliError("--report and --no-report contradict each other", EXIT_USAGE)
+        body["report"] = None
+    elif args.report is not None:
+        body["report"] = {"format": args.report}
+
+
 def create_body(args: argparse.Namespace) -> dict[str, Any]:
     """``tasks create``'s flags -> the POST /v1/tasks body."""
     body = read_json(args.from_file, "the task file") if args.from_file else {}
@@ -216,6 +255,7 @@ def create_body(args: argparse.Namespace) -> dict[str, Any]:
     if args.disabled:
         body["enabled"] = False
     _sections(args, body, {})
+    _report(args, body)
     schedule = schedule_from_args(args, body.get("schedule"))
     if schedule is not None:
         body["schedule"] = schedule
@@ -256,6 +296,7 @@ def update_body(args: argparse.Namespace, current: Mapping[str, Any]) -> dict[st
             raise CliError("--tag and --no-tags contradict each other", EXIT_USAGE)
         body["tags"] = list(args.tag)
     _sections(args, body, current)
+    _report(args, body)
     schedule = schedule_from_args(args, body.get("schedule") or current.get("schedule"))
     if schedule is not None:
         body["schedule"] = schedule

@@ -13,7 +13,7 @@ from agentcron_local.cli.runs import watch
 from agentcron_local.cli.schedule import SCHEDULE_KINDS
 from agentcron_local.cli.task_fields import add_task_fields, create_body, update_body
 from agentcron_local.cli.values import parse_var
-from agentcron_local.cli.views import TASK_COLUMNS, render_run, render_stats, render_task
+from agentcron_local.cli.views import HISTORY_COLUMNS, TASK_COLUMNS, render_run, render_stats, render_task
 from agentcron_local.client import EXIT_OK, EXIT_USAGE, ApiError, CliError, segment
 
 
@@ -51,6 +51,12 @@ def tasks_get(ctx: Ctx) -> int:
 
 def tasks_stats(ctx: Ctx) -> int:
     ctx.show(ctx.client.get(_task_path(ctx, "/stats")), render_stats)
+    return EXIT_OK
+
+
+def tasks_history(ctx: Ctx) -> int:
+    page = ctx.list(_task_path(ctx, "/history"), {})
+    ctx.show_page(page, HISTORY_COLUMNS, "history entries")
     return EXIT_OK
 
 
@@ -204,5 +210,12 @@ group(
         Action("enable", tasks_enable, "resume a paused task", positional=TASK),
         Action("disable", tasks_disable, "pause a task", positional=TASK, configure=_disable_args),
         Action("run", tasks_run, "run a task now", positional=TASK, configure=_run_args),
+        Action(
+            "history",
+            tasks_history,
+            "every change to a task, newest first: who, when, how, and an edit's before and after",
+            positional=TASK,
+            configure=add_paging,
+        ),
     ),
 )

@@ -186,6 +186,31 @@ RUN_COLUMNS = (
 )
 
 
+def fmt_history_value(value: Any) -> str:
+    """A before/after value as compact JSON text (a string as itself, quoted)."""
+    return "-" if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def fmt_changes(entry: Mapping[str, Any]) -> str:
+    """An entry's changed fields: `name: "a" -> "b"; tags: [...] -> [...]`."""
+    changes = entry.get("changes") or []
+    return "; ".join(
+        f"{c['field']}: {fmt_history_value(c.get('before'))} -> {fmt_history_value(c.get('after'))}" for c in changes
+    )
+
+
+HISTORY_COLUMNS = (
+    Column("WHEN", lambda e: fmt_time(e.get("at"))),
+    Column("ACTION", lambda e: str(e.get("action"))),
+    Column("BY", lambda e: str(e.get("actor")), 24),
+    Column("VIA", lambda e: str(e.get("via"))),
+    Column("RUN", lambda e: str(e.get("run_id") or "-")),
+    Column("CHANGES", lambda e: fmt_changes(e) or str(e.get("reason") or "-"), 60),
+    Column("REASON", lambda e: str(e.get("reason") or "-"), 60, wide_only=True),
+    Column("ID", lambda e: str(e["id"]), wide_only=True),
+)
+
+
 def render_task(task: Mapping[str, Any]) -> str:
     agent = task.get("agent") or {}
     last = task.get("last_run") or {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from agentcron.api_keys.service import ApiKeyService
-from agentcron.artifacts import Transcripts
+from agentcron.artifacts import Reports, Transcripts
 from agentcron.bootstrap.container import Container
 from agentcron.bootstrap.core import CoreRoot
 from agentcron.config import ApiSettings
@@ -25,6 +25,14 @@ class ApiRoot(CoreRoot):
     @cached_property
     def transcripts(self) -> Transcripts:
         return Transcripts(self.settings.artifacts_bucket, client=self.aws.s3)
+
+    @cached_property
+    def reports(self) -> Reports:
+        return Reports(self.settings.artifacts_bucket, client=self.aws.s3)
+
+    @cached_property
+    def report_redirect(self) -> bool:
+        return self.settings.report_redirect
 
     @cached_property
     def connectors(self) -> ConnectorService:

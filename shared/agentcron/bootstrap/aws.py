@@ -56,7 +56,12 @@ class AwsSession:
     def lambda_(self) -> Any:
         return self._client("lambda")
 
-    def store(self, table_name: str, due_shards: int) -> Store:
+    def store(self, table_name: str, due_shards: int, *, history_retention_days: int) -> Store:
         """A new Store (one per thread: its resource is not thread-safe) on this session."""
         with self._lock:
-            return Store(table_name, due_shards=due_shards, session=self._locked_session())
+            return Store(
+                table_name,
+                due_shards=due_shards,
+                session=self._locked_session(),
+                history_retention_days=history_retention_days,
+            )

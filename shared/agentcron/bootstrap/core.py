@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from agentcron.api_keys.service import ApiKeyService
-from agentcron.artifacts import Transcripts
+from agentcron.artifacts import Reports, Transcripts
 from agentcron.bootstrap.aws import AwsSession
 from agentcron.bootstrap.container import Root
 from agentcron.config import DispatcherSettings, api_key_cache_seconds
@@ -30,7 +30,10 @@ class CoreRoot(Root):
 
     def new_store(self) -> Store:
         """A Store for one thread (the dispatcher lends one to each shard thread)."""
-        return self.aws.store(self.settings.table_name, self.settings.due_shards)
+        config = self.settings
+        return self.aws.store(
+            config.table_name, config.due_shards, history_retention_days=config.history_retention_days
+        )
 
     @cached_property
     def store(self) -> Store:
@@ -58,6 +61,16 @@ class CoreRoot(Root):
         return None
 
     @cached_property
+    def reports(self) -> Reports | None:
+        """None where the function serves no reports (the dispatcher)."""
+        return None
+
+    @cached_property
+    def report_redirect(self) -> bool:
+        """Serve a report as a redirect to a presigned S3 URL rather than its bytes."""
+        return False
+
+    @cached_property
     def service(self) -> Service:
         return Service(
             store=self.store,
@@ -65,6 +78,8 @@ class CoreRoot(Root):
             tick_seconds=self.settings.tick_seconds,
             dispatcher=self.dispatcher,
             transcripts=self.transcripts,
+            reports=self.reports,
+            report_redirect=self.report_redirect,
             # Built only when a conversation's task changes.
             on_task_changed=lambda task: self.conversations.task_changed(task),
         )

@@ -5,6 +5,7 @@ and, when the client is first made, the anthropic SDK."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,10 +17,14 @@ from agentcron.config import RunnerSettings
 from agentcron.connectors import SecretOpener
 from agentcron.conversations.turns import ConversationRuns
 from agentcron.execution import RunExecutor
+from agentcron.history import Actor, Via
+from agentcron.lazy_client import LazyClient
 from agentcron.models import Task, TaskCreate
 from agentcron.notifications import RunEvents, Webhooks
 from agentcron.queue import RunQueue
+from agentcron.reports.writer import ReportWriter
 from agentcron.secrets import anthropic_api_key
+from agentcron.tools.connected import ConnectedTools, ConnectorRuntime
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
@@ -58,6 +63,17 @@ class RunnerRoot(ApiRoot):
         return SecretOpener(self.aws.kms())
 
     @cached_property
+    def run_connectors(self) -> ConnectorRuntime:
+        """The MCP client for tasks with connectors, imported at the first such run: the SDK
+        (with its HTTP and JSON-Schema stack) is not what most runs need."""
+        return _ConnectorsOnFirstUse(lambda: self._connector_runtime())
+
+    def _connector_runtime(self) -> ConnectorRuntime:
+        from agentcron.connectors.runtime import RunConnectors
+
+        return RunConnectors(self.store, self.secret_opener)
+
+    @cached_property
     def clock(self) -> Callable[[], datetime]:
         return utcnow
 
@@ -73,10 +89,21 @@ class RunnerRoot(ApiRoot):
             retry_base_seconds=self.settings.retry_base_seconds,
             queue=self.queue,
             conversations=ConversationRuns(self.conversations, self.service, self.clock),
+            connectors=self.run_connectors,
+            reports=ReportWriter(self.reports),
         )
 
     def _create_task(self, owner: str, body: TaskCreate, idempotency_key: str) -> Task:
-        return self.service.create_task(owner, body, idempotency_key)[0]
+        # A follow-up the task's agent asked for: the owner's task, made while running.
+        return self.service.create_task(Actor(owner, Via.RUNNER), body, idempotency_key)[0]
+
+
+class _ConnectorsOnFirstUse:
+    def __init__(self, make: Callable[[], ConnectorRuntime]) -> None:
+        self._runtime = LazyClient(make)
+
+    def connect(self, task: Task, seconds_left: float) -> AbstractContextManager[ConnectedTools]:
+        return self._runtime.get().connect(task, seconds_left)
 
 
 root = Container(RunnerRoot)

@@ -7,7 +7,6 @@ for it.
 """
 
 from agentcron.connectors.models import (
-    CONNECTOR_ID_RE,
     Auth,
     BearerAuth,
     Connector,
@@ -21,6 +20,7 @@ from agentcron.connectors.models import (
     secret_of,
 )
 from agentcron.connectors.sealing import SealingError, SecretOpener, SecretSealer, encryption_context
+from agentcron.ids import CONNECTOR_ID_RE
 
 __all__ = [
     "CONNECTOR_ID_RE",

@@ -21,7 +21,6 @@ from agentcron.guarded_http import MAX_URL_LENGTH, is_local_loopback_url
 # offered as <connector>__<tool>: the name leaves 64 - 30 - 2 = 32 characters to the tool's own.
 MAX_CONNECTOR_NAME = 30
 CONNECTOR_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-CONNECTOR_ID_RE = re.compile(r"^conn_[0-9A-HJKMNP-TV-Z]{26}$")
 MAX_SECRET_CHARS = 4096
 # Headers the MCP transport itself sets, or that change where or how a request goes:
 # a connector's own header must not replace them.
@@ -140,6 +139,12 @@ class ConnectorPatch(_Input):
         return None if value is None else _connector_url(value)
 
 
+class ToolSummary(BaseModel):
+    name: str = Field(description="The tool's name on the server")
+    offered_as: str = Field(description="The name a task's agent sees: <connector>__<tool>")
+    description: str | None = None
+
+
 class Connector(BaseModel):
     """A connector as stored: the secret only sealed (KMS ciphertext, base64)."""
 
@@ -156,12 +161,9 @@ class Connector(BaseModel):
     version: int = 1
     created_at: datetime
     updated_at: datetime
-
-
-class ToolSummary(BaseModel):
-    name: str = Field(description="The tool's name on the server")
-    offered_as: str = Field(description="The name a task's agent sees: <connector>__<tool>")
-    description: str | None = None
+    # What its last successful test listed (GET /v1/tools shows them without connecting).
+    tools: list[ToolSummary] | None = None
+    tools_checked_at: datetime | None = None
 
 
 class ConnectorTestResult(BaseModel):

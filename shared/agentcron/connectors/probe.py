@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentcron.connectors.errors import ConnectorError
 from agentcron.connectors.models import ConnectorTestResult, ToolSummary
 from agentcron.connectors.sealing import SealingError, SecretOpener
-from agentcron.connectors.session import ConnectorError, endpoint_of, probe
+from agentcron.connectors.session import endpoint_of, probe
 from agentcron.errors import NotFound
 from agentcron.store.connectors import ConnectorStore
 

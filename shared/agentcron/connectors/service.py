@@ -16,7 +16,14 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agentcron.clock import utcnow
-from agentcron.connectors.models import Connector, ConnectorCreate, ConnectorPatch, ConnectorTestResult, secret_of
+from agentcron.connectors.models import (
+    Connector,
+    ConnectorCreate,
+    ConnectorPatch,
+    ConnectorTestResult,
+    ToolSummary,
+    secret_of,
+)
 from agentcron.connectors.sealing import SecretSealer
 from agentcron.errors import Conflict, InvalidRequest
 from agentcron.ids import new_connector_id
@@ -27,6 +34,8 @@ from agentcron.store.paging import Page
 PROBE_EVENT_KEY = "connector_probe"
 # An owner's connectors are few; a name clash is checked against this many.
 MAX_CONNECTORS_PER_OWNER = 100
+# A connector's item keeps its tools' descriptions this long (128 tools must fit an item).
+CACHED_DESCRIPTION_CHARS = 300
 
 
 class ConnectorProber(Protocol):
@@ -136,4 +145,20 @@ class ConnectorService:
         self.store.get_connector(owner, connector_id)  # another owner's: NotFound, and nothing is invoked
         if self.prober is None:
             raise NotConfigured("connectors cannot be tested here: the runner function is not set up")
-        return self.prober(owner, connector_id)
+        result = self.prober(owner, connector_id)
+        if result.ok:
+            cached = [tool.model_copy(update={"description": _first_part(tool.description)}) for tool in result.tools]
+            self.store.record_connector_tools(owner, connector_id, cached, self.clock())
+        return result
+
+    def offered_connector_tools(self, owner: str) -> list[tuple[Connector, ToolSummary]]:
+        """Every tool the owner's connectors listed when last tested, by connector."""
+        page = self.store.list_connectors(owner, limit=MAX_CONNECTORS_PER_OWNER)
+        return [(connector, tool) for connector in page.items for tool in connector.tools or []]
+
+
+def _first_part(description: str | None) -> str | None:
+    # The listing is a reminder of what a tool does; the run gets the server's whole description.
+    if description is None:
+        return None
+    return description if len(description) <= CACHED_DESCRIPTION_CHARS else description[:CACHED_DESCRIPTION_CHARS] + "…"

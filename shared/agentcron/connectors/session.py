@@ -29,7 +29,7 @@ import threading
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import anyio.from_thread
@@ -40,6 +40,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ListToolsResult, Tool
 
+from agentcron.connectors.errors import ConnectorError
 from agentcron.connectors.http import GuardedHttpClients, Observed, check_url
 from agentcron.connectors.models import Connector, Transport
 from agentcron.guarded_http import AddressPolicy, Failed, Refused, Resolver, local_policy
@@ -51,25 +52,6 @@ DEFAULT_CALL_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RESULT_CHARS = 20_000
 MAX_TOOLS_PER_CONNECTOR = 128
 _LIST_PAGES = 10
-
-Reason = Literal["unreachable", "refused_address", "unauthorized", "not_mcp", "timeout", "error"]
-
-
-class ConnectorError(Exception):
-    """A connector could not be used; ``reason`` says which way, ``detail`` says it for people.
-
-    Every reason but ``refused_address`` may pass (a server down, a network blip,
-    a token being rotated): the runner fails the run as retryable."""
-
-    def __init__(self, connector: str, reason: Reason, detail: str) -> None:
-        super().__init__(f"connector {connector}: {detail}")
-        self.connector = connector
-        self.reason: Reason = reason
-        self.detail = detail
-
-    @property
-    def retryable(self) -> bool:
-        return self.reason != "refused_address"
 
 
 @dataclass(frozen=True)

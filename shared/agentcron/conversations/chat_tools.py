@@ -22,6 +22,7 @@ from agentcron.agent import ToolCall, ToolResult
 from agentcron.conversations.models import Action, Conversation, Undo
 from agentcron.conversations.service import ConversationService
 from agentcron.errors import AgentcronError, IdempotencyKeyReused
+from agentcron.history import Actor, Via
 from agentcron.models import PreviewRequest, Run, RunNowRequest, RunStatus, Task, TaskCreate, TaskPatch
 from agentcron.schedules import Schedule, describe
 from agentcron.service import Service
@@ -201,6 +202,11 @@ class ChatTools:
     def owner(self) -> str:
         return self.conversation.owner
 
+    @property
+    def actor(self) -> Actor:
+        """Changes made here are the owner's, through the conversation."""
+        return Actor(self.conversation.owner, Via.CONVERSATION)
+
     def __call__(self, call: ToolCall) -> ToolResult:
         handler = getattr(self, f"_{call.name}", None) if call.name in CHAT_TOOL_NAMES else None
         if handler is None:
@@ -260,7 +266,7 @@ class ChatTools:
     def _create_task(self, call: ToolCall) -> ToolResult:
         body = TaskCreate.model_validate(_with_tool_names(call.input))
         try:
-            task, _ = self.service.create_task(self.owner, body, self._key(call), conversation_id=self.conversation.id)
+            task, _ = self.service.create_task(self.actor, body, self._key(call), conversation_id=self.conversation.id)
         except IdempotencyKeyReused:
             return ToolResult("this call already created a task in an earlier attempt", is_error=True)
         self.conversations.store.add_conversation_task(self.owner, self.conversation.id, task.id)
@@ -281,7 +287,7 @@ class ChatTools:
         changes = call.input.get("changes")
         before = self.service.get_task(self.owner, task_id)
         patch = TaskPatch.model_validate(_with_tool_names(changes if isinstance(changes, dict) else {}, before))
-        updated = self.service.update_task(self.owner, task_id, patch, None)
+        updated = self.service.update_task(self.actor, task_id, patch, None)
         previous = {
             name: _dumped(getattr(before, name)) for name in patch.model_fields_set if name in type(before).model_fields
         }
@@ -297,7 +303,7 @@ class ChatTools:
         task_id = str(call.input["task_id"])
         reason = call.input.get("reason")
         why = str(reason)[:500] if reason else "paused from a conversation"
-        task = self.service.disable_task(self.owner, task_id, why)
+        task = self.service.disable_task(self.actor, task_id, why)
         action = Action(
             tool="pause_task",
             summary=f"Paused task {task.name!r} ({task_id})",
@@ -308,7 +314,7 @@ class ChatTools:
 
     def _resume_task(self, call: ToolCall) -> ToolResult:
         task_id = str(call.input["task_id"])
-        task = self.service.enable_task(self.owner, task_id)
+        task = self.service.enable_task(self.actor, task_id)
         action = Action(
             tool="resume_task",
             summary=f"Resumed task {task.name!r} ({task_id})",
@@ -320,7 +326,7 @@ class ChatTools:
     def _run_task_now(self, call: ToolCall) -> ToolResult:
         task_id = str(call.input["task_id"])
         request = RunNowRequest.model_validate({"variables": call.input.get("variables") or {}})
-        run, _ = self.service.run_now(self.owner, task_id, request.variables, self._key(call))
+        run, _ = self.service.run_now(self.actor, task_id, request.variables, self._key(call))
         action = Action(
             tool="run_task_now",
             summary=f"Started run {run.id} of task {task_id}",

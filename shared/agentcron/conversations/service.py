@@ -29,6 +29,7 @@ from agentcron.conversations.models import (
     WaitingQuestion,
 )
 from agentcron.errors import FieldError, InvalidRequest, NotFound
+from agentcron.history import Actor, Via
 from agentcron.ids import chat_task_id, manual_run_id, new_conversation_id, new_message_id
 from agentcron.models import AgentConfig, Policies, Run, RunStatus, Task, Trigger, reply_problem
 from agentcron.observability import logger
@@ -143,7 +144,7 @@ class ConversationService:
     ) -> tuple[Message, bool]:
         # The run first: it is the answer's only effect, and a run that no longer
         # waits refuses it (409) before anything is written.
-        self.tasks.reply_to_run(conversation.owner, question.run_id, text, field="body.text")
+        self.tasks.reply_to_run(Actor(conversation.owner, Via.CONVERSATION), question.run_id, text, field="body.text")
         message = self.new_message(
             conversation, MessageRole.USER, text, task_id=question.task_id, answers_run_id=question.run_id
         )

@@ -3,7 +3,8 @@
 `Store` composes the parts (one boto3 resource and table per instance): tasks,
 runs and conversations for the API (tasks.py, runs.py, conversations.py), claims for the dispatcher (claims.py),
 execution and memory for the runner (execution.py, memory.py), an owner's connectors
-(connectors.py) and API keys (api_keys.py), on the item shapes
+(connectors.py) and API keys (api_keys.py), a task's history written with each change
+(history.py), on the item shapes
 and conditional-write primitives of base.py. Each module's docstring states its
 conditional-write contract; botocore errors leave as StoreUnavailable (dynamo.py).
 

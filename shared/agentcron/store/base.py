@@ -16,9 +16,10 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from agentcron.errors import NotFound
 from agentcron.models import ACTIVE_STATUSES, Run, Task
 from agentcron.store.dynamo import RETRIES, _ConditionFailed, is_condition_failure, plain, storable
-from agentcron.store.keys import QUEUED_GRACE_SECONDS, epoch, run_key, shard_of, task_key
+from agentcron.store.keys import HISTORY_RETENTION_DAYS, QUEUED_GRACE_SECONDS, epoch, run_key, shard_of, task_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -32,6 +33,7 @@ class StoreBase:
         due_shards: int,
         table: Table | None = None,
         session: boto3.session.Session | None = None,
+        history_retention_days: int = HISTORY_RETENTION_DAYS,
     ) -> None:
         # A boto3 resource is not thread-safe, so a Store is used by one thread at a time
         # (the dispatcher lends its shard threads one each). `session`: a warm session to
@@ -43,6 +45,8 @@ class StoreBase:
         self.table: Table = table
         self.table_name = table_name
         self.due_shards = due_shards
+        # How long a task's history entries are kept (the template's HistoryRetentionDays).
+        self.history_retention_days = history_retention_days
         self._client = self.table.meta.client
 
     # ---- item shapes -------------------------------------------------
@@ -79,6 +83,14 @@ class StoreBase:
         return item
 
     # ---- primitives --------------------------------------------------
+
+    def _owned_task_item(self, owner: str, task_id: str) -> dict[str, Any]:
+        """The task item, if it is `owner`'s (deleted or not); else NotFound."""
+        item = self._get(task_key(task_id))
+        # A conversation's chat task is not a task its owner can read or edit.
+        if item is None or item.get("owner") != owner or item.get("kind") is not None:
+            raise NotFound(f"task {task_id} not found")
+        return item
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
         item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")

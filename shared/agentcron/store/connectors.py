@@ -4,21 +4,22 @@ listed through the ByOwner index (``GSI1PK = OWNER#<owner>#CONNS``, newest first
 Contract: a create puts the item only if its key is free. An update is one
 conditional UpdateItem holding that the connector exists, is the caller's and
 (when given) is at the expected version; it bumps ``version``. A delete is a
-conditional DeleteItem on the owner. A failed condition changes nothing and
+conditional DeleteItem on the owner. What a test listed is kept on the item
+(``record_connector_tools``) without bumping ``version``. A failed condition changes nothing and
 raises NotFound (absent or another owner's) or PreconditionFailed. The item
 holds the secret only sealed (KMS ciphertext); reads never write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from agentcron.connectors.models import Connector
+from agentcron.connectors.models import Connector, ToolSummary
 from agentcron.errors import NotFound, PreconditionFailed
 from agentcron.store.base import StoreBase
 from agentcron.store.dynamo import _ConditionFailed, is_condition_failure, translated
@@ -97,6 +98,30 @@ class ConnectorStore(StoreBase):
                 "GET it again and retry"
             ) from None
         return Connector.model_validate(item)
+
+    @translated
+    def record_connector_tools(
+        self, owner: str, connector_id: str, tools: Sequence[ToolSummary], checked_at: datetime
+    ) -> bool:
+        """Keep what a test listed, without a new version (the connector itself did not change,
+        and a client's If-Match must not go stale for it); False when it was deleted meanwhile."""
+        try:
+            self.table.update_item(
+                Key=connector_key(connector_id),
+                UpdateExpression="SET #tools = :tools, #checked = :checked",
+                ConditionExpression="attribute_exists(PK) AND #owner = :owner",
+                ExpressionAttributeNames={"#tools": "tools", "#checked": "tools_checked_at", "#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":tools": [tool.model_dump(mode="json", exclude_none=True) for tool in tools],
+                    ":checked": checked_at.isoformat(),
+                    ":owner": owner,
+                },
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
     @translated
     def delete_connector(self, owner: str, connector_id: str) -> None:

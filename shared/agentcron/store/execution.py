@@ -3,8 +3,9 @@
 Contract: `start_run` is one transaction: QUEUED → RUNNING only if the run is still
 QUEUED, and the task's running marker set (with `exclusive`, only if no other run holds
 an unexpired one); a failed condition writes nothing and raises ClaimLost. `buffer_run`,
-`release_buffered`, `auto_pause` and `count_followups` are single conditional writes:
-False, and nothing changed, when their condition does not hold. `record_outcome` never
+`release_buffered` and `count_followups` are single conditional writes: False, and
+nothing changed, when their condition does not hold; `auto_pause` is the same write in
+one transaction with the task's history entry (history.py), both or neither. `record_outcome` never
 fails on a condition: it releases the marker when this run holds it, else stores the
 outcome alone, and answers None (nothing written) when the task is gone.
 """
@@ -16,14 +17,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from agentcron.history import FieldChange, HistoryAction, new_entry
 from agentcron.models import Run, RunStatus, Task
-from agentcron.store.base import StoreBase
 from agentcron.store.claims import transact
-from agentcron.store.dynamo import is_condition_failure, plain, translated
+from agentcron.store.dynamo import _ConditionFailed, is_condition_failure, plain, translated
+from agentcron.store.history import HistoryStore
 from agentcron.store.keys import epoch, run_key, shard_of, task_key
 
 
-class ExecutionStore(StoreBase):
+class ExecutionStore(HistoryStore):
     @translated
     def start_run(self, task: Task, run: Run, *, now: datetime, lease_until: int, exclusive: bool) -> Run:
         """QUEUED → RUNNING and the task's running marker, in one transaction.
@@ -158,20 +160,36 @@ class ExecutionStore(StoreBase):
 
     @translated
     def auto_pause(self, task_id: str, reason: str, now: datetime) -> bool:
-        """Pause a task that keeps failing (once: only if still enabled)."""
-        return self._update_if(
-            Key=task_key(task_id),
-            UpdateExpression="SET enabled = :false, paused_reason = :reason, updated_at = :now,"
-            " version = version + :one REMOVE next_run_at, due_shard",
-            ConditionExpression="enabled = :true AND attribute_not_exists(deleted_at)",
-            ExpressionAttributeValues={
-                ":false": False,
-                ":true": True,
-                ":reason": reason,
-                ":now": now.isoformat(),
-                ":one": 1,
-            },
+        """Pause a task that keeps failing (once: only if still enabled), recorded in its
+        history as agentcron's own change."""
+        pause = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": task_key(task_id),
+                "UpdateExpression": "SET enabled = :false, paused_reason = :reason, updated_at = :now,"
+                " version = version + :one REMOVE next_run_at, due_shard",
+                "ConditionExpression": "enabled = :true AND attribute_not_exists(deleted_at)",
+                "ExpressionAttributeValues": {
+                    ":false": False,
+                    ":true": True,
+                    ":reason": reason,
+                    ":now": now.isoformat(),
+                    ":one": 1,
+                },
+            }
+        }
+        entry = new_entry(
+            task_id,
+            HistoryAction.AUTO_PAUSED,
+            at=now,
+            changes=[FieldChange(field="enabled", before=True, after=False)],
+            reason=reason,
         )
+        try:
+            self._write_recorded(pause, entry)
+        except _ConditionFailed:
+            return False
+        return True
 
     @translated
     def count_followups(self, task_id: str, limit: int) -> bool:

@@ -1,4 +1,4 @@
-"""Key layout and cursors (docs/architecture.md): a task and its runs and memory share
+"""Key layout and cursors (docs/architecture.md): a task and its runs, memory and history share
 the partition ``TASK#<id>``, a conversation and its messages ``CONV#<id>``; the ``ByOwner``
 index lists an owner's tasks, runs and conversations newest first; the sparse ``Due``
 and ``Active`` indexes are sharded by task.
@@ -25,6 +25,8 @@ DUE_INDEX: Final = "Due"
 ACTIVE_INDEX: Final = "Active"
 # How long a QUEUED run may wait past its scheduled time before recovery looks at it.
 QUEUED_GRACE_SECONDS: Final = 120
+# How long a task's history is kept unless the template says otherwise (HistoryRetentionDays).
+HISTORY_RETENTION_DAYS: Final = 365
 
 
 def shard_of(task_id: str, shards: int) -> str:
@@ -42,6 +44,10 @@ def task_key(task_id: str) -> dict[str, str]:
 
 def run_key(task_id: str, run_id: str) -> dict[str, str]:
     return {"PK": f"TASK#{task_id}", "SK": f"RUN#{run_id}"}
+
+
+def history_key(task_id: str, entry_id: str) -> dict[str, str]:
+    return {"PK": f"TASK#{task_id}", "SK": f"HIST#{entry_id}"}
 
 
 def memory_key(task_id: str, key: str) -> dict[str, str]:

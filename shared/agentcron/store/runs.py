@@ -4,7 +4,9 @@ Contract: a create puts the run only if its key is free (with its idempotency re
 `transition_run` is one conditional UpdateItem holding that the run exists, is the
 caller's, is in one of `from_statuses` (and, for recovery, still has the deadline the
 caller saw); a failed condition changes nothing and raises NotFound (absent or another
-owner's) or Conflict (another state). Reads never write.
+owner's) or Conflict (another state). An owner's run-now, reply and cancel carry a
+history entry of the run's task, written in the same transaction (history.py).
+Reads never write.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from agentcron.errors import Conflict, NotFound
+from agentcron.history import HistoryEntry
 from agentcron.ids import scheduled_run_id, task_id_of_run
 from agentcron.models import ACTIVE_STATUSES, Run, RunStatus
 from agentcron.store import paging
@@ -28,7 +31,9 @@ from agentcron.store.tasks import TaskStore
 
 class RunStore(TaskStore):
     @translated
-    def create_run(self, run: Run, idempotency: IdempotencyClaim | None = None) -> str:
+    def create_run(
+        self, run: Run, idempotency: IdempotencyClaim | None = None, *, history: HistoryEntry | None = None
+    ) -> str:
         put = {
             "Put": {
                 "TableName": self.table_name,
@@ -36,7 +41,8 @@ class RunStore(TaskStore):
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
-        return self._write_with_idempotency(put, idempotency, run.id)
+        writes = [put] if history is None else [put, self.history_put(history)]
+        return self._write_with_idempotency(writes, idempotency, run.id)
 
     @translated
     def get_run(self, owner: str, run_id: str) -> Run:
@@ -121,11 +127,13 @@ class RunStore(TaskStore):
         remove: Iterable[str] = (),
         active_until: int | None = None,
         expect_active_until: int | None = None,
+        history: HistoryEntry | None = None,
     ) -> Run:
         """Move a run between states with one conditional write; a run in any
         other state (or someone else's) is left untouched. Entering QUEUED or
         RUNNING puts the run in the recovery index until `active_until`;
-        leaving them takes it out."""
+        leaving them takes it out. With `history`, the entry is written in the
+        same transaction (the owner's reply or cancel)."""
         task_id = task_id_of_run(run_id)
         if task_id is None:
             raise NotFound(f"run {run_id} not found")
@@ -157,8 +165,23 @@ class RunStore(TaskStore):
             # Recovery: only if nobody touched the run since we looked.
             values[":seen_until"] = expect_active_until
             condition += " AND #auntil = :seen_until"
+        key = run_key(task_id, run_id)
         try:
-            return Run.model_validate(self._update(run_key(task_id, run_id), expression, condition, names, values))
+            if history is None:
+                return Run.model_validate(self._update(key, expression, condition, names, values))
+            update = {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": key,
+                    "UpdateExpression": expression,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+            self._write_recorded(update, history)
+            # A transaction returns no item: read the run back (consistently).
+            return Run.model_validate(self._get(key))
         except _ConditionFailed as failed:
             old = failed.old
             if old is None or old.get("owner") != owner:

@@ -1,11 +1,13 @@
 """Tasks: create, read, list, edit and soft-delete, always for one owner.
 
 Contract: a create puts the task only if its key is free (with its idempotency record,
-see idempotency.py). An update is one conditional UpdateItem holding that the task
+see idempotency.py). An update is one conditional update holding that the task
 exists, is the caller's, is not deleted and (with If-Match) is at the expected version;
 it bumps ``version``. A failed condition changes nothing and raises NotFound (absent or
 another owner's), Gone (deleted) or PreconditionFailed (another version). Fields other
-writers own (run counters, last_run) are never overwritten wholesale.
+writers own (run counters, last_run) are never overwritten wholesale. Each change is
+written in one transaction with its history entry (history.py): neither without the
+other. (The Service always gives one; only tests seeding items write without.)
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any, Final
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from agentcron.errors import Gone, NotFound, PreconditionFailed
+from agentcron.history import HistoryEntry
 from agentcron.models import Task
 from agentcron.store.dynamo import _ConditionFailed, storable, translated
+from agentcron.store.history import HistoryStore
 from agentcron.store.idempotency import IdempotencyClaim, IdempotentWrites
 from agentcron.store.keys import shard_of, task_key
 from agentcron.store.paging import Page, owner_page
@@ -31,12 +35,14 @@ class Keep:
 KEEP: Final = Keep()
 
 
-class TaskStore(IdempotentWrites):
+class TaskStore(IdempotentWrites, HistoryStore):
     @translated
-    def create_task(self, task: Task, idempotency: IdempotencyClaim | None = None) -> str:
-        """Write a new task (and its idempotency record, atomically).
+    def create_task(
+        self, task: Task, idempotency: IdempotencyClaim | None = None, *, history: HistoryEntry | None = None
+    ) -> str:
+        """Write a new task (and its history entry and idempotency record, atomically).
         Returns the id of the task that the request stands for: a replay with
-        the same key and body returns the earlier task's id."""
+        the same key and body returns the earlier task's id (and writes nothing)."""
         put = {
             "Put": {
                 "TableName": self.table_name,
@@ -44,14 +50,12 @@ class TaskStore(IdempotentWrites):
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
-        return self._write_with_idempotency(put, idempotency, task.id)
+        writes = [put] if history is None else [put, self.history_put(history)]
+        return self._write_with_idempotency(writes, idempotency, task.id)
 
     @translated
     def get_task(self, owner: str, task_id: str, *, include_deleted: bool = False) -> Task:
-        item = self._get(task_key(task_id))
-        # A conversation's chat task is not a task its owner can read or edit.
-        if item is None or item.get("owner") != owner or item.get("kind") is not None:
-            raise NotFound(f"task {task_id} not found")
+        item = self._owned_task_item(owner, task_id)
         if item.get("deleted_at") and not include_deleted:
             raise Gone(f"task {task_id} was deleted (its runs stay readable)")
         return Task.model_validate(item)
@@ -90,10 +94,12 @@ class TaskStore(IdempotentWrites):
         now: datetime,
         next_run_at: int | Keep | None = KEEP,
         remove: Iterable[str] = (),
+        history: HistoryEntry | None = None,
     ) -> Task:
         """Apply `changes` (already validated model values, JSON-dumped) as one
-        conditional UpdateItem, bumping `version`. Fields other writers own
-        (run counters, last_run) are never overwritten wholesale."""
+        conditional update, bumping `version`, with its history entry. Fields other
+        writers own (run counters, last_run) are never overwritten wholesale.
+        Returns the task as it is after the change."""
         names: dict[str, str] = {"#owner": "owner", "#version": "version", "#updated": "updated_at"}
         values: dict[str, Any] = {":owner": owner, ":one": 1, ":updated": now.isoformat()}
         sets = ["#version = #version + :one", "#updated = :updated"]
@@ -123,15 +129,38 @@ class TaskStore(IdempotentWrites):
             values[":expected"] = expected_version
             condition += " AND #version = :expected"
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": task_key(task_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
         try:
-            return Task.model_validate(self._update(task_key(task_id), expression, condition, names, values))
+            self._write_recorded(update, history)
         except _ConditionFailed as failed:
             self._raise_task_condition(failed.old, owner, task_id, expected_version)
             raise
+        # A transaction returns no item: read the task back (consistently) to answer it.
+        written = self._get(task_key(task_id))
+        if written is None:  # pragma: no cover - tasks are soft-deleted, never removed
+            raise NotFound(f"task {task_id} not found")
+        return Task.model_validate(written)
 
     @translated
-    def delete_task(self, owner: str, task_id: str, *, expected_version: int | None, now: datetime) -> None:
-        """Soft delete: the task leaves listings and the due set; its runs stay."""
+    def delete_task(
+        self,
+        owner: str,
+        task_id: str,
+        *,
+        expected_version: int | None,
+        now: datetime,
+        history: HistoryEntry | None = None,
+    ) -> None:
+        """Soft delete: the task leaves listings and the due set; its runs and history stay."""
         self.update_task(
             owner,
             task_id,
@@ -140,6 +169,7 @@ class TaskStore(IdempotentWrites):
             now=now,
             next_run_at=None,
             remove=("GSI1PK", "GSI1SK"),
+            history=history,
         )
 
     @staticmethod

@@ -12,10 +12,12 @@ export type RunStatus = components["schemas"]["RunStatus"];
 export type Schedule = TaskCreate["schedule"];
 export type SchedulePreview = components["schemas"]["SchedulePreview"];
 export type TaskStats = components["schemas"]["TaskStats"];
-export type Tool = components["schemas"]["ToolSpec"];
+export type Tool = components["schemas"]["ListedTool"];
 export type Policies = components["schemas"]["Policies"];
 export type Agent = components["schemas"]["AgentConfig"];
 export type Transcript = components["schemas"]["Transcript"];
+export type HistoryEntry = components["schemas"]["HistoryEntryView"];
+export type FieldChange = components["schemas"]["FieldChange"];
 
 export const RUN_STATUSES: RunStatus[] = [
   "QUEUED",
@@ -83,8 +85,18 @@ export const authMiddleware: Middleware = {
   },
 };
 
+/** Says the changes this app makes are the web app's (a task's history records `via: web`). */
+export const CLIENT_HEADERS: Record<string, string> = { "X-Agentcron-Client": "web" };
+
+export const clientMiddleware: Middleware = {
+  onRequest({ request }) {
+    for (const [name, value] of Object.entries(CLIENT_HEADERS)) request.headers.set(name, value);
+    return request;
+  },
+};
+
 export const api = createClient<paths>({ baseUrl: window.location.origin });
-api.use(authMiddleware);
+api.use(authMiddleware, clientMiddleware);
 
 function problemOf(response: Response, error: unknown): Problem {
   return error && typeof error === "object" && "status" in error
@@ -111,7 +123,7 @@ export interface ApiLink {
 export async function followLink(link: ApiLink): Promise<unknown> {
   if (!/^\/v1\/[^/]/.test(link.href)) throw new Error(`Not a link of this API: ${link.href}`);
   const token = currentToken();
-  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const headers: Record<string, string> = { ...CLIENT_HEADERS, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
   if (link.body) headers["Content-Type"] = "application/json";
   const request = new Request(new URL(link.href, window.location.origin), {
     method: link.method.toUpperCase(),

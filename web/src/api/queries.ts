@@ -10,6 +10,7 @@ export const keys = {
   task: (id: string) => ["tasks", id] as const,
   taskRuns: (id: string, status?: RunStatus, cursor?: string) => ["tasks", id, "runs", status, cursor] as const,
   taskStats: (id: string) => ["tasks", id, "stats"] as const,
+  taskHistory: (id: string, cursor?: string) => ["tasks", id, "history", cursor] as const,
   runs: (status?: RunStatus) => ["runs", status] as const,
   run: (id: string) => ["run", id] as const,
   transcript: (id: string) => ["run", id, "transcript"] as const,
@@ -53,6 +54,17 @@ export function useTaskStats(id: string) {
   return useQuery({
     queryKey: keys.taskStats(id),
     queryFn: () => unwrap(api.GET("/v1/tasks/{task_id}/stats", { params: { path: { task_id: id } } })),
+    refetchInterval: POLL_MS * 3,
+  });
+}
+
+/** Every change to the task, newest first, a page of 10 at a time. */
+export function useTaskHistory(id: string, cursor?: string) {
+  return useQuery({
+    queryKey: keys.taskHistory(id, cursor),
+    queryFn: () =>
+      unwrap(api.GET("/v1/tasks/{task_id}/history", { params: { path: { task_id: id }, query: { limit: 10, cursor } } })),
+    placeholderData: keepPreviousData,
     refetchInterval: POLL_MS * 3,
   });
 }

@@ -3,10 +3,11 @@
 // what changed and lets them choose.
 import { useMemo, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { ApiError, type Task, type TaskCreate } from "../api/client";
+import { ApiError, type Agent, type Policies, type Task, type TaskCreate } from "../api/client";
 import { useCreateTask, useTask, useTools, useUpdateTask } from "../api/queries";
 import { ErrorNote, Loading } from "../components/Feedback";
 import { draftOf, FieldError, ScheduleBuilder, scheduleOf, type ScheduleDraft } from "../components/ScheduleBuilder";
+import { isGranted, toggleGrant, type Grant } from "../lib/connectorGrants";
 import { promptVariables } from "../lib/format";
 
 interface Draft {
@@ -17,6 +18,11 @@ interface Draft {
   tags: string;
   enabled: boolean;
   tools: string[];
+  connectors: Grant[];
+  // The agent's and policies' fields this form does not edit, kept as they are on save
+  // (the API replaces a whole section, so leaving them out would reset them).
+  keptAgent: Partial<Agent>;
+  keptPolicies: Partial<Policies>;
   schedule: ScheduleDraft;
   model: string;
   max_turns: string;
@@ -40,6 +46,11 @@ function draftFromTask(task?: Task): Draft {
     tags: (task?.tags ?? []).join(", "),
     enabled: task?.enabled ?? true,
     tools: task?.agent.tools ?? [],
+    connectors: task?.agent.connectors ?? [],
+    keptAgent: { disallowed_tools: task?.agent.disallowed_tools ?? [] },
+    keptPolicies: task
+      ? { misfire_grace_seconds: task.policies.misfire_grace_seconds, catch_up_max: task.policies.catch_up_max, max_cost_usd: task.policies.max_cost_usd, unpriced_model: task.policies.unpriced_model }
+      : {},
     schedule: draftOf(task?.schedule),
     model: task?.agent.model ?? "",
     max_turns: String(task?.agent.max_turns ?? ""),
@@ -60,8 +71,16 @@ const optionalNumber = (value: string) => (value.trim() === "" ? undefined : Num
 function bodyOf(draft: Draft): TaskCreate {
   const used = promptVariables(draft.prompt);
   const schedule = scheduleOf(draft.schedule) ?? { type: "manual" };
-  const agent = { model: draft.model.trim() || undefined, max_turns: optionalNumber(draft.max_turns), max_tokens: optionalNumber(draft.max_tokens), tools: draft.tools };
+  const agent = {
+    ...draft.keptAgent,
+    model: draft.model.trim() || undefined,
+    max_turns: optionalNumber(draft.max_turns),
+    max_tokens: optionalNumber(draft.max_tokens),
+    tools: draft.tools,
+    connectors: draft.connectors,
+  };
   const policies = {
+    ...draft.keptPolicies,
     overlap: draft.overlap,
     misfire: draft.misfire,
     max_attempts: optionalNumber(draft.max_attempts),
@@ -106,6 +125,9 @@ function TaskForm({ task }: { task?: Task }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<unknown>(null);
   const tools = useTools();
+  const builtIn = (tools.data?.items ?? []).filter((tool) => tool.kind !== "connector");
+  const connected = (tools.data?.items ?? []).filter((tool) => tool.kind === "connector");
+  const toolsOf = (connectorId?: string | null) => connected.filter((tool) => tool.connector_id === connectorId).map((tool) => tool.tool ?? "");
   const create = useCreateTask();
   const update = useUpdateTask(task?.id ?? "");
   const latest = useTask(task?.id ?? "", false);
@@ -238,7 +260,7 @@ function TaskForm({ task }: { task?: Task }) {
       <fieldset className="tools">
         <legend>Tools the agent may use</legend>
         {tools.isPending && <Loading what="tools" />}
-        {tools.data?.items.map((tool) => (
+        {builtIn.map((tool) => (
           <label key={tool.name} className="check">
             <input
               type="checkbox"
@@ -252,6 +274,27 @@ function TaskForm({ task }: { task?: Task }) {
         ))}
         <FieldError id="task-tools-error" message={error("agent.tools")} />
       </fieldset>
+
+      {connected.length > 0 && (
+        <fieldset className="tools">
+          <legend>Your connectors&apos; tools</legend>
+          {connected.map((tool) => (
+            <label key={tool.name} className="check">
+              <input
+                type="checkbox"
+                checked={isGranted(draft.connectors, tool.connector_id ?? "", tool.tool ?? "")}
+                onChange={(e) =>
+                  set("connectors", toggleGrant(draft.connectors, tool.connector_id ?? "", tool.tool ?? "", e.target.checked, toolsOf(tool.connector_id)))
+                }
+              />
+              <span>
+                <strong>{tool.name}</strong> <span className="muted">{tool.description}</span>
+              </span>
+            </label>
+          ))}
+          <FieldError id="task-connectors-error" message={error("agent.connectors") ?? error("agent.connectors.0.connector")} />
+        </fieldset>
+      )}
 
       {!task && (
         <label className="check">

@@ -1,9 +1,10 @@
 // One task: what it does and when, its actions (run now, pause, resume, edit, delete), its
-// history (latest runs, paginated, filtered by status) and its statistics.
+// history (latest runs, paginated, filtered by status), its statistics and the record of every
+// change made to it (who, when, how, and an edit's before and after, shown as text).
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { describeError, RUN_STATUSES, type RunStatus, type Task } from "../api/client";
-import { useTask, useTaskActions, useTaskRuns, useTaskStats } from "../api/queries";
+import { describeError, RUN_STATUSES, type FieldChange, type HistoryEntry, type RunStatus, type Task } from "../api/client";
+import { useTask, useTaskActions, useTaskHistory, useTaskRuns, useTaskStats } from "../api/queries";
 import { RunCharts } from "../components/Charts";
 import { Countdown } from "../components/Countdown";
 import { Dialog } from "../components/Dialog";
@@ -58,6 +59,7 @@ function TaskDetail({ task }: { task: Task }) {
       </details>
       <History taskId={task.id} />
       <TaskStatistics taskId={task.id} />
+      <ChangeHistory taskId={task.id} />
     </article>
   );
 }
@@ -248,3 +250,86 @@ function TaskStatistics({ taskId }: { taskId: string }) {
   );
 }
 
+
+const ACTION_LABELS: Record<HistoryEntry["action"], string> = {
+  created: "Created",
+  updated: "Edited",
+  enabled: "Resumed",
+  disabled: "Paused",
+  deleted: "Deleted",
+  run_requested: "Run started",
+  replied: "Answered a run",
+  run_cancelled: "Run cancelled",
+  auto_paused: "Paused after failures",
+  budget_paused: "Paused by its budget",
+};
+
+/** A before/after value as text: JSON for anything but a plain string. Rendered as a text node. */
+function valueText(value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function ChangeList({ changes }: { changes: FieldChange[] }) {
+  return (
+    <ul className="changes">
+      {changes.map((change) => (
+        <li key={change.field}>
+          <code>{change.field}</code>: <del>{valueText(change.before)}</del> → <ins>{valueText(change.after)}</ins>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function ChangeHistory({ taskId }: { taskId: string }) {
+  // Cursors of the pages before this one, as the runs' history keeps them.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const history = useTaskHistory(taskId, cursors[cursors.length - 1]);
+  return (
+    <section aria-labelledby="changes-title" className="change-history">
+      <h2 id="changes-title">Changes</h2>
+      {history.isPending && <Loading what="the task's changes" />}
+      {history.isError && <ErrorNote error={history.error} />}
+      {history.data && (
+        <table data-testid="task-changes">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">What</th>
+              <th scope="col">Who</th>
+              <th scope="col">How</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.data.items.map((entry) => (
+              <tr key={entry.id}>
+                <td>{formatTime(entry.at)}</td>
+                <td>
+                  {ACTION_LABELS[entry.action] ?? entry.action}
+                  {entry.run_id && <> (<Link to={`/runs/${entry.run_id}`}>run</Link>)</>}
+                </td>
+                <td>{entry.actor}</td>
+                <td>{entry.via}</td>
+                <td>
+                  {entry.changes.length > 0 && <ChangeList changes={entry.changes} />}
+                  {entry.reason && <p className="reason">{entry.reason}</p>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav className="pager" aria-label="Change pages">
+        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Newer
+        </button>
+        <span>Page {cursors.length + 1}</span>
+        <button type="button" disabled={!history.data?.next_cursor} onClick={() => history.data?.next_cursor && setCursors([...cursors, history.data.next_cursor])}>
+          Older
+        </button>
+      </nav>
+    </section>
+  );
+}
