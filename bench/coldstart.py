@@ -43,7 +43,7 @@ REPEAT = 3
 VARIANTS = ("no bytecode", "bytecode")
 # Results of runs before the variants were named by what they are (bench/results/previous.json).
 _OLD_VARIANT_NAMES = {"as shipped": "no bytecode", "precompiled": "bytecode"}
-FUNCTIONS = ("api", "dispatcher", "runner")
+FUNCTIONS = ("api", "authorizer", "dispatcher", "runner")
 BUILD_DIR = support.REPO_ROOT / ".aws-sam" / "build"
 SAM = support.REPO_ROOT / ".tools" / "sam" / "bin" / "sam"
 BUILD_INPUTS = ("template.yaml", "samconfig.toml", "functions", "shared/agentcron", "layers")

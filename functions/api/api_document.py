@@ -433,7 +433,10 @@ HEADERS: dict[str, dict[str, Any]] = {
 # What each status means, where the operation does not say more.
 STATUS_DESCRIPTIONS: dict[int, str] = {
     400: "The request cannot be understood (e.g. a cursor from another listing)",
-    401: "No valid bearer token (API Gateway's answer), or a token without a subject (problem details)",
+    401: "No Authorization header (API Gateway's answer), or a token without a subject (problem details)",
+    # API Gateway turns a Lambda authorizer's refusal into its own 403: it cannot be a 401.
+    403: "The token or API key was refused: expired, revoked, malformed or another issuer's "
+    "(API Gateway's answer for the authorizer)",
     404: "Not found, or not the caller's",
     409: "Clashes with the resource's current state; `detail` says how",
     410: "The resource was deleted",
@@ -463,6 +466,7 @@ def statuses_of(operation: Operation) -> dict[int, str]:
     found: dict[int, str] = {status: STATUS_DESCRIPTIONS[status] for status in (422, 429)}
     if not operation.public:
         found[401] = STATUS_DESCRIPTIONS[401]
+        found[403] = STATUS_DESCRIPTIONS[403]
     for error in operation.raises:
         status = STATUS_OF[error]
         found[status] = STATUS_DESCRIPTIONS[status]
@@ -525,8 +529,9 @@ def _complete_operation(method: str, path: str, operation: dict[str, Any], decla
                 for name, (target, parameters) in declared.links[code].items()
             }
     for code, description in sorted(statuses_of(declared).items()):
-        gateway = code in (401, 413, 429)
-        responses[str(code)] = _problem(description, gateway=gateway, problem=code != 429)
+        gateway = code in (401, 403, 413, 429)
+        # API Gateway's answers alone are never problem details (the API itself answers no 403).
+        responses[str(code)] = _problem(description, gateway=gateway, problem=code not in (403, 429))
     if body is not None:
         responses["413"] = _problem(STATUS_DESCRIPTIONS[413], gateway=True)
         responses["415"] = _problem(STATUS_DESCRIPTIONS[415])

@@ -92,7 +92,10 @@ class ApiError(CliError):
         if status in (401, 403):
             code = EXIT_AUTH
             described = _auth_description(www_authenticate)
-            message = f"{status} {phrase}: {described or self.detail or 'the token was refused'}"
+            # The authorizer says only Unauthorized/Forbidden (API Gateway's body): say what that means.
+            detail = None if self.detail in ("", phrase) else self.detail
+            refused = "no token was sent" if status == 401 else "the token or API key was refused"
+            message = f"{status} {phrase}: {described or detail or refused}"
             hints = _auth_hints(status, target)
         elif status >= 500:
             code = EXIT_SERVER
@@ -124,9 +127,10 @@ def _auth_description(header: str | None) -> str | None:
 
 
 def _auth_hints(status: int, target: Target) -> list[str]:
-    if status == 403:
-        return ["the token is valid but not allowed to do this"]
     hints = [f"the token came from {target.token_source}" if target.token_source else "no token was sent"]
+    if status == 403:
+        # API Gateway's answer when the authorizer refuses a token (a Lambda authorizer cannot answer 401).
+        hints.insert(0, "the authorizer refused it: expired, revoked, or signed by another issuer's key")
     if target.local:
         hints.append(
             f"local tokens are signed with the key in the stack's state dir ({target.state_dir}); "

@@ -5,7 +5,7 @@ Endpoint, first match wins (like the AWS CLI's flag > environment > profile):
 1. ``--endpoint URL``
 2. ``AGENTCRON_ENDPOINT``
 3. ``--profile NAME`` / ``AGENTCRON_PROFILE``: ``[profiles.NAME]`` in
-   ``~/.config/agentcron/config.toml`` (``endpoint``, ``token``, ``stack``, ``region``)
+   ``~/.config/agentcron/config.toml`` (``endpoint``, ``token`` or ``token_file``, ``stack``, ``region``)
 4. ``--stack NAME``: the deployed stack's ``ApiUrl`` output (CloudFormation)
 5. the running local stack: ``<state dir>/stack.json``
 6. ``http://127.0.0.1:3000`` (``agentcron local``'s default), with a hint to start it
@@ -61,6 +61,16 @@ class Profile:
     token: str | None = None
     stack: str | None = None
     region: str | None = None
+    # A file holding the token (an API key saved by `agentcron api-keys create --save-profile`).
+    token_file: str | None = None
+
+    def secret(self) -> str | None:
+        """The profile's token: ``token``, else the contents of ``token_file`` (which must be 0600)."""
+        if self.token or not self.token_file:
+            return self.token
+        from agentcron_local.profiles import read_key_file
+
+        return read_key_file(Path(self.token_file).expanduser(), self.name)
 
 
 def load_profile(name: str, path: Path) -> Profile:
@@ -84,7 +94,7 @@ def load_profile(name: str, path: Path) -> Profile:
             [f"add a [profiles.{name}] table with endpoint = ... (or stack = ...) and token = ..."],
         )
     values: dict[str, str | None] = {}
-    for key in ("endpoint", "token", "stack", "region"):
+    for key in ("endpoint", "token", "stack", "region", "token_file"):
         value = section.get(key)
         if value is not None and not isinstance(value, str):
             raise CliError(f"[profiles.{name}] {key} in {path} must be a string", EXIT_USAGE)
@@ -294,8 +304,8 @@ def resolve(selection: Selection, directory: Path | None = None) -> Target:
         token, token_source = selection.token, "--token"
     elif env.get(ENV_TOKEN):
         token, token_source = env[ENV_TOKEN], ENV_TOKEN
-    elif profile is not None and profile.token:
-        token, token_source = profile.token, f"profile {profile.name}"
+    elif profile is not None and (profile_token := profile.secret()):
+        token, token_source = profile_token, f"profile {profile.name}"
     elif local:
         from agentcron_local.tokens import issue_token
 

@@ -34,8 +34,10 @@ from agentcron.store import Store
 
 from agentcron_local import tokens
 from agentcron_local.demo_mcp import DemoMcpServer
-from agentcron_local.gateway import GatewayServer, load_function_handler, make_gateway, serve_in_thread
+from agentcron_local.gateway import GatewayServer, lambda_context, load_function_handler, make_gateway, serve_in_thread
+from agentcron_local.gateway.authorizer import LambdaAuthorizer, result_ttl_of
 from agentcron_local.inbox import WebhookInbox
+from agentcron_local.issuer import IssuerKeys, authorizer_environment
 from agentcron_local.lambda_invoke import LambdaInvokeRoute, local_function_name
 from agentcron_local.motoserver import MotoHandle, start_moto
 from agentcron_local.persistence import SnapshotService, restore_stack
@@ -150,6 +152,9 @@ class StackOptions:
     tick_seconds: float | None = None
     persist: bool = True  # keep tasks, runs and transcripts in the state dir across restarts
     snapshot_seconds: float = 1.0
+    # The revocation delay's two halves; None: the template's (API_KEY_CACHE_SECONDS, ReauthorizeEvery).
+    api_key_cache_seconds: float | None = None
+    authorizer_ttl_seconds: float | None = None
 
 
 @dataclass
@@ -224,6 +229,9 @@ class LocalStack:
             # gateway's own Invoke route (lambda_invoke), which runs the runner's handler here.
             resources_env["AWS_ENDPOINT_URL_LAMBDA"] = f"http://{opts.host}:{self.gateway.port}"
             resources_env["RUNNER_FUNCTION_NAME"] = local_function_name(opts.prefix, "runner")
+            resources_env.update(authorizer_environment(self.gateway.url))
+            if opts.api_key_cache_seconds is not None:
+                resources_env["API_KEY_CACHE_SECONDS"] = f"{opts.api_key_cache_seconds:g}"
             self.env = {**aws_env, **resources_env}
             self._set_env(resources_env)
             # A function container built its clients for the previous stack's endpoint
@@ -236,9 +244,20 @@ class LocalStack:
             self.inbox = WebhookInbox(secret_for=self._webhook_secret)
             self.gateway.add_local_route(self.inbox)
             self.gateway.add_local_route(LambdaInvokeRoute(opts.prefix))
+            self.gateway.add_local_route(IssuerKeys())
             # Last: it answers every path outside /v1 (the app's own routes fall back to index.html).
             self.gateway.add_local_route(WebApp())
-            self.gateway.function = self._load_api()
+            ttl = (
+                result_ttl_of(opts.template_path)
+                if opts.authorizer_ttl_seconds is None
+                else opts.authorizer_ttl_seconds
+            )
+            self.gateway.authorizer = LambdaAuthorizer(
+                self._load_function("authorizer"),
+                result_ttl_seconds=ttl,
+                context_factory=lambda: lambda_context("authorizer", template_path=opts.template_path),
+            )
+            self.gateway.function = self._load_function("api")
             self._gateway_thread = serve_in_thread(self.gateway)
             self._write_stack_file()
             if self.service_factories is None:
@@ -260,19 +279,19 @@ class LocalStack:
         task = store.get_task_by_id(task_id)
         return task.webhook_secret if task is not None else None
 
-    def _load_api(self) -> Callable[[dict[str, Any], Any], Any]:
+    def _load_function(self, name: str) -> Callable[[dict[str, Any], Any], Any]:
         try:
-            return load_function_handler("api")
+            return load_function_handler(name)
         except Exception as exc:
             # A function that fails to import still gets invoked on AWS, and
             # every invocation fails (Runtime.ImportModuleError -> 500). Same
             # here, so the stack stays up while the code is being fixed.
             traceback.print_exc()
-            self._log(f"warning: functions/api/app.py failed to load ({exc}); requests will get 500")
+            self._log(f"warning: functions/{name}/app.py failed to load ({exc}); requests will get 500")
             error = exc
 
             def broken(event: dict[str, Any], context: Any) -> Any:
-                raise RuntimeError("Runtime.ImportModuleError: functions/api/app.py") from error
+                raise RuntimeError(f"Runtime.ImportModuleError: functions/{name}/app.py") from error
 
             return broken
 

@@ -50,7 +50,6 @@ RejectReason = Literal[
     "not_yet_valid",
     "wrong_issuer",
     "wrong_audience",
-    "invalid_key",
 ]
 
 

@@ -162,6 +162,33 @@ class ApiSettings(DispatcherSettings):
         }
 
 
+@dataclass(frozen=True, kw_only=True)
+class AuthorizerSettings(Settings):
+    """The authorizer reads API keys from the table and checks the JWTs of one issuer."""
+
+    jwt_issuer: str
+    jwt_audiences: tuple[str, ...]
+    # None: the issuer's own <issuer>/.well-known/jwks.json (where Cognito publishes it).
+    jwks_url: str | None = None
+    # How long a key's answer is trusted without reading it again: the revocation delay.
+    api_key_cache_seconds: float = 60.0
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        audiences = tuple(part.strip() for part in _required(env, "JWT_AUDIENCES").split(",") if part.strip())
+        return {
+            **super()._read(env),
+            "jwt_issuer": _required(env, "JWT_ISSUER"),
+            "jwt_audiences": audiences,
+            "jwks_url": _http_url(env, "JWKS_URL"),
+            "api_key_cache_seconds": api_key_cache_seconds(env),
+        }
+
+    @property
+    def jwks_location(self) -> str:
+        return self.jwks_url or f"{self.jwt_issuer.rstrip('/')}/.well-known/jwks.json"
+
+
 @dataclass(frozen=True)
 class AnthropicSettings:
     """Where the runner's model key comes from: ANTHROPIC_API_KEY (local), else the Secrets

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,16 +72,18 @@ def wait_until_answering(stack: RunningStack) -> requests.Response:
 
 
 @contextmanager
-def local_stack_process(base: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[RunningStack]:
-    """`agentcron local` in a subprocess with its state, ports and output under `base`
-    (and `extra_env` added to its environment); stopped (SIGTERM, then SIGKILL after 10 s)
+def local_stack_process(
+    base: Path, extra_env: Mapping[str, str] | None = None, extra_args: Sequence[str] = ()
+) -> Iterator[RunningStack]:
+    """`agentcron local` (and `extra_args`) in a subprocess with its state, ports and output under
+    `base` (and `extra_env` added to its environment); stopped (SIGTERM, then SIGKILL after 10 s)
     when the block ends."""
     state_dir = base / "state"
     port = free_port()
     stdout_path, stderr_path = base / "stdout.txt", base / "stderr.txt"
     with stdout_path.open("w") as out, stderr_path.open("w") as err:
         proc = subprocess.Popen(
-            agentcron(state_dir, "local", "--port", str(port), "--moto-port", "0"),
+            agentcron(state_dir, "local", "--port", str(port), "--moto-port", "0", *extra_args),
             stdout=out,
             stderr=err,
             text=True,

@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 
 import pytest
 from agentcron.bootstrap.api import ApiRoot
+from agentcron.bootstrap.authorizer import AuthorizerRoot
 from agentcron.bootstrap.core import CoreRoot
 from agentcron.bootstrap.runner import RunnerRoot
 from agentcron.config import InvalidSetting, Settings
@@ -24,7 +25,12 @@ from agentcron.dispatch import TIME_RESERVE_SECONDS
 from tests.infrastructure import iam
 
 REPO_ROOT = iam.REPO_ROOT
-FUNCTIONS = {"ApiFunction": "api", "DispatcherFunction": "dispatcher", "RunnerFunction": "runner"}
+FUNCTIONS = {
+    "ApiFunction": "api",
+    "AuthorizerFunction": "authorizer",
+    "DispatcherFunction": "dispatcher",
+    "RunnerFunction": "runner",
+}
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -92,7 +98,7 @@ def test_sam_validate_lint() -> None:
 # ------------------------------------------------------------------------------ functions
 
 
-def test_only_the_three_functions_exist(resources: dict[str, Any], cfn: dict[str, Any]) -> None:
+def test_only_the_four_functions_exist(resources: dict[str, Any], cfn: dict[str, Any]) -> None:
     serverless = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     raw_lambda = {k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
     assert serverless == set(FUNCTIONS)
@@ -158,7 +164,11 @@ def test_function_environment(sam: dict[str, Any], function_id: str) -> None:
     assert env["TABLE_NAME"] == {"Ref": "Table"}
     assert env["DUE_SHARDS"] == {"Ref": "DueShards"}
     assert env["TICK_SECONDS"] == {"Ref": "TickSeconds"}
-    assert env["RUN_QUEUE_URL"] == {"Ref": "RunQueue"}
+    if function_id == "AuthorizerFunction":
+        # It reads API keys and checks tokens: no queue, no bus, no bucket.
+        assert "RUN_QUEUE_URL" not in env
+    else:
+        assert env["RUN_QUEUE_URL"] == {"Ref": "RunQueue"}
     if function_id == "RunnerFunction":
         assert env["EVENT_BUS_NAME"] == {"Ref": "EventBus"}
         assert iam.references(env["ANTHROPIC_SECRET_ARN"]) == {
@@ -174,7 +184,12 @@ def test_function_environment(sam: dict[str, Any], function_id: str) -> None:
         assert "ARTIFACTS_BUCKET" not in env
 
 
-ROOTS = {"ApiFunction": ApiRoot, "DispatcherFunction": CoreRoot, "RunnerFunction": RunnerRoot}
+ROOTS = {
+    "ApiFunction": ApiRoot,
+    "AuthorizerFunction": AuthorizerRoot,
+    "DispatcherFunction": CoreRoot,
+    "RunnerFunction": RunnerRoot,
+}
 
 
 def deployed_environment(sam: dict[str, Any], function_id: str) -> dict[str, str]:
@@ -260,16 +275,23 @@ def test_api_and_dispatcher_have_no_queue_trigger(resources: dict[str, Any]) -> 
 def test_http_api_routes_and_authorizer(resources: dict[str, Any]) -> None:
     api = props(resources, "HttpApi")
     auth = api["Auth"]
-    assert auth["DefaultAuthorizer"] == "JwtAuthorizer"
-    jwt = auth["Authorizers"]["JwtAuthorizer"]
-    assert jwt["IdentitySource"] == "$request.header.Authorization"
-    assert iam.references(jwt["JwtConfiguration"]["issuer"]) == {"UserPool", "JwtIssuer"}
-    assert set().union(*map(iam.references, jwt["JwtConfiguration"]["audience"])) == {
+    assert auth["DefaultAuthorizer"] == "TokenOrApiKeyAuthorizer"
+    authorizer = auth["Authorizers"]["TokenOrApiKeyAuthorizer"]
+    assert iam.references(authorizer["FunctionArn"]) == {"AuthorizerFunction"}
+    assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert authorizer["EnableSimpleResponses"] is True
+    assert authorizer["EnableFunctionDefaultPermissions"] is True  # API Gateway may invoke it
+    # No Authorization header: 401 before the function; the revocation delay is
+    # ReauthorizeEvery + API_KEY_CACHE_SECONDS (the template says so).
+    assert authorizer["Identity"] == {"Headers": ["Authorization"], "ReauthorizeEvery": 30}
+    variables = props(resources, "AuthorizerFunction")["Environment"]["Variables"]
+    assert iam.references(variables["JWT_ISSUER"]) == {"UserPool", "JwtIssuer"}
+    assert iam.references(variables["JWT_AUDIENCES"]) == {
         "UserPoolClient",
         "WebUserPoolClient",  # the web app's client (tests/infrastructure/test_web_distribution.py)
         "JwtAudience",
-        "AWS::NoValue",
     }
+    assert variables["API_KEY_CACHE_SECONDS"] == "30"
     assert "CorsConfiguration" not in api
     (log_group_id,) = iam.references(api["AccessLogSettings"]["DestinationArn"])
     assert resources[log_group_id]["Type"] == "AWS::Logs::LogGroup"
@@ -284,7 +306,7 @@ def test_http_api_routes_and_authorizer(resources: dict[str, Any]) -> None:
         "GET /v1/health": "NONE",
         "GET /v1/openapi.json": "NONE",
         "GET /v1/docs": "NONE",
-        "ANY /v1/{proxy+}": None,  # the default (JWT) authorizer
+        "ANY /v1/{proxy+}": None,  # the default authorizer (JWTs and API keys)
     }
 
 

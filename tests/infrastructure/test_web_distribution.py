@@ -108,7 +108,5 @@ def test_the_web_client_signs_in_with_authorization_code_and_pkce_and_the_api_ac
     assert props["AllowedOAuthFlows"] == ["code"] and props["AllowedOAuthFlowsUserPoolClient"] is True
     assert "openid" in props["AllowedOAuthScopes"]
     assert iam.references(resources["UserPoolDomain"]["Properties"]["UserPoolId"]) == {"UserPool"}
-    audience = resources["HttpApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"][
-        "audience"
-    ]
-    assert "WebUserPoolClient" in set().union(*map(iam.references, audience))
+    audiences = resources["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]["JWT_AUDIENCES"]
+    assert "WebUserPoolClient" in iam.references(audiences)

@@ -363,7 +363,7 @@ def test_bad_tokens_exit_4_with_what_to_do(
 ) -> None:
     garbage = agentcron("tasks", "list", "--token", "not-a-jwt")
     assert garbage.code == 4
-    assert "401 Unauthorized: the token is not a valid JWT" in garbage.err
+    assert "403 Forbidden: the token or API key was refused" in garbage.err
     assert "agentcron token NAME" in garbage.err
 
     # A token from another state dir (another signing key) is refused too.
@@ -372,7 +372,8 @@ def test_bad_tokens_exit_4_with_what_to_do(
         foreign = tokens.issue_token("alice")
     refused = agentcron("tasks", "list", "--token", foreign)
     assert refused.code == 4
-    assert "401 Unauthorized: the token's kid does not match a key of the issuer" in refused.err
+    assert "403 Forbidden: the token or API key was refused" in refused.err
+    assert "signed by another issuer's key" in refused.err
 
 
 def test_unreachable_api_exits_3(agentcron: Agentcron) -> None:
@@ -449,7 +450,7 @@ def test_the_command_line_entry_point_and_its_errors(stack: LocalStack, tmp_path
     assert no_stack.returncode == 3
     assert f"no running local stack on state dir {tmp_path}" in no_stack.stderr
     unknown = run_process(stack, "invoke", "nosuch", "-e", "events/api-health.json")
-    assert unknown.returncode == 2 and "functions: api, dispatcher, runner" in unknown.stderr
+    assert unknown.returncode == 2 and "functions: api, authorizer, dispatcher, runner" in unknown.stderr
     usage = run_process(stack, "tasks", "frobnicate")
     assert usage.returncode == 2 and "invalid choice: 'frobnicate'" in usage.stderr
 

@@ -36,6 +36,7 @@ print(json.dumps({
     "after_a_request": "anthropic" in sys.modules,
     "status": status,
     "runners_modules": {"at_init": runners_at_init, "after_a_request": runners_modules()},
+    "authorizer": sorted(m for m in sys.modules if m.startswith("agentcron.authorizer")),
 }))
 """
 
@@ -63,11 +64,18 @@ def test_the_dispatcher_never_imports_anthropic() -> None:
     assert imports_of("dispatcher")["at_init"] is False
 
 
-@pytest.mark.parametrize("function", ["api", "dispatcher"])
-def test_the_api_and_the_dispatcher_never_load_the_runners_modules(function: str) -> None:
+@pytest.mark.parametrize("function", ["api", "authorizer", "dispatcher"])
+def test_the_api_the_authorizer_and_the_dispatcher_never_load_the_runners_modules(function: str) -> None:
     # Their composition roots (agentcron.bootstrap.api / .dispatcher) build no executor,
     # agent or tools, so their cold starts do not pay for them.
     assert imports_of(function)["runners_modules"] == {"at_init": [], "after_a_request": []}
+
+
+@pytest.mark.parametrize("function", ["api", "dispatcher", "runner"])
+def test_only_the_authorizer_loads_the_jwt_verifier(function: str) -> None:
+    # agentcron.authorizer imports PyJWT, which ships in functions/authorizer's package alone
+    # (not the layer): loaded anywhere else, it would fail deployed (test_import_rules: who imports jwt).
+    assert imports_of(function)["authorizer"] == []
 
 
 def test_the_runner_loads_its_modules_at_init() -> None:

@@ -179,3 +179,21 @@ def test_dispatcher_role_is_exactly_what_the_dispatcher_calls(
     assert handler(run_task, LambdaContext(function_name="dispatcher"))["status"] == "queued"
     assert ("dynamodb", "TransactWriteItems") in recorder.calls
     assert_role_matches(cfn, "DispatcherFunction", recorder.calls)
+
+
+def test_authorizer_role_is_exactly_what_the_authorizer_calls(
+    api: ApiClient, cfn: dict[str, Any], recorder: CallRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API key is read by its hash and its last use written: GetItem and UpdateItem, nothing else."""
+    with recorder.paused():
+        created = api.post("/v1/api-keys", {"name": "ci"}).json
+    # Never fetched: the issuer's keys are read only for a JWT.
+    monkeypatch.setenv("JWT_ISSUER", "https://issuer.invalid")
+    monkeypatch.setenv("JWT_AUDIENCES", "client")
+    bootstrap.reset()
+    handler = load_function_handler("authorizer")
+    event = {"version": "2.0", "type": "REQUEST", "headers": {"authorization": f"Bearer {created['key']}"}}
+    answer = handler(event, LambdaContext(function_name="authorizer"))
+    assert answer == {"isAuthorized": True, "context": {"sub": "alice", "auth": "api_key", "key_id": created["id"]}}
+    assert recorder.calls == {("dynamodb", "GetItem"), ("dynamodb", "UpdateItem")}
+    assert_role_matches(cfn, "AuthorizerFunction", recorder.calls)

@@ -69,11 +69,17 @@ def test_refusals_before_the_function_are_documented_in_api_gateways_shape(
 ) -> None:
     response = requests.get(f"{api_stack.api_url}/v1/tasks", timeout=10)
     assert response.status_code == 401 and response.json() == {"message": "Unauthorized"}
+    # A token the Lambda authorizer refuses: API Gateway's 403, as the document says.
+    refused = requests.get(f"{api_stack.api_url}/v1/tasks", headers={"Authorization": "Bearer x.y.z"}, timeout=10)
+    assert refused.status_code == 403 and refused.json() == {"message": "Forbidden"}
     for method, path, operation in operations(document):
         responses = operation["responses"]
         assert "application/json" in responses["429"]["content"], (method, path)
-        if path != "/v1/health":
+        if operation.get("security") != []:
             assert set(responses["401"]["content"]) == {"application/json", "application/problem+json"}
+            assert set(responses["403"]["content"]) == {"application/json"}, (method, path)
+        else:
+            assert "403" not in responses, (method, path)
         if "requestBody" in operation:
             assert {"413", "415"} <= set(responses), (method, path)
 

@@ -238,7 +238,7 @@ def _bad_token_requests(api: str, user: str) -> list[str]:
     forged = f"{header}.{payload}.{signature[::-1]}"
     for token in (expired, forged):
         response = requests.get(f"{api}/v1/tasks", headers={"Authorization": f"Bearer {token}"}, timeout=30)
-        assert response.status_code == 401, response.text
+        assert response.status_code == 403, response.text  # the Lambda authorizer's refusal
     return [expired, forged]
 
 

@@ -562,7 +562,9 @@ def test_422_exits_1_with_each_field_error(run_cli: CliRunner) -> None:
             4,
             "401 Unauthorized: the token has expired",
         ),
-        (403, {"message": "Forbidden"}, {}, 4, "403 Forbidden: Forbidden"),
+        # The Lambda authorizer's refusal says only Forbidden: the CLI says what that means.
+        (403, {"message": "Forbidden"}, {}, 4, "403 Forbidden: the token or API key was refused"),
+        (401, {"message": "Unauthorized"}, {}, 4, "401 Unauthorized: no token was sent"),
         (404, {"status": 404, "detail": "task task_x not found"}, {}, 1, "404 Not Found: task task_x not found"),
         (409, {"status": 409, "detail": "task is paused; enable it first"}, {}, 1, "409 Conflict"),
         (500, {"status": 500, "detail": "internal error"}, {}, 5, "the API failed: 500 Internal Server Error"),

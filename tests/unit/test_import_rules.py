@@ -41,6 +41,7 @@ CORE = {
     "agent",
     "api_keys",
     "artifacts",
+    "authorizer",
     "conversations",
     "bootstrap",
     "connectors",
@@ -150,3 +151,16 @@ def test_the_rule_sees_the_api_adapters_and_the_core() -> None:
     # The test reads real files: were a folder renamed, every check above would pass on nothing.
     assert {"views", "problems", "api_document", "routes"} <= API_ADAPTERS
     assert len(shared_modules()) > 30
+
+
+def test_only_the_authorizer_imports_pyjwt() -> None:
+    """PyJWT ships in functions/authorizer's package alone (functions/authorizer/requirements.txt),
+    not in the layer: imported by any other function's code, it would be missing deployed."""
+    allowed = {SHARED / "authorizer", FUNCTIONS / "authorizer"}
+    importers = sorted(
+        str(path.relative_to(ROOT))
+        for path in [*SHARED.rglob("*.py"), *FUNCTIONS.rglob("*.py")]
+        if any(module == "jwt" or module.startswith("jwt.") for module in imports_of(path))
+        and not any(path.is_relative_to(folder) for folder in allowed)
+    )
+    assert importers == []

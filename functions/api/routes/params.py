@@ -31,11 +31,13 @@ _VERSION_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 
 def owner(router: Router) -> str:
-    """The caller: the `sub` of the JWT the authorizer verified."""
+    """The caller: the `sub` the authorizer function put in its context (for a JWT and an
+    API key alike), or the `sub` claim where a JWT authorizer checked the token (the events
+    tests build and `events/*.json`)."""
     # The resolver is an APIGatewayHttpResolver (app.py): its events are HTTP API v2 events.
     event = cast(APIGatewayProxyEventV2, router.current_event)
-    claims = event.request_context.authorizer.jwt_claim or {}
-    subject = claims.get("sub")
+    authorizer = event.request_context.authorizer
+    subject = (authorizer.get_lambda or {}).get("sub") or (authorizer.jwt_claim or {}).get("sub")
     if not isinstance(subject, str) or not subject:
         raise errors.Unauthorized("the bearer token carries no subject")
     return subject

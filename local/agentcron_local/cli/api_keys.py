@@ -1,7 +1,8 @@
 """``agentcron api-keys`` (create, list, revoke): long-lived keys for scripts.
 
-A key is printed once, by ``create``: keep it (``--profile`` can hold it: `token = "ak_…"` in the
-profile's table of ~/.config/agentcron/config.toml, which the CLI sends as its bearer token).
+A key is printed once, by ``create``; or, with ``--save-profile NAME``, never printed but written
+to a 0600 file that a new profile of ~/.config/agentcron/config.toml names (``token_file``), so
+that ``agentcron --profile NAME …`` (or ``AGENTCRON_PROFILE=NAME``) sends it as its bearer token.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from agentcron_local.cli.output import Column, echo, note, render_fields
 from agentcron_local.cli.registry import Action, group
 from agentcron_local.cli.views import fmt_time
 from agentcron_local.client import EXIT_OK
+from agentcron_local.endpoint import config_path
+from agentcron_local.profiles import check_new_profile, save_key_profile
 
 KEY_COLUMNS = (
     Column("ID", lambda k: str(k["id"])),
@@ -39,10 +42,22 @@ def render_created(key: Mapping[str, Any]) -> str:
 
 
 def create(ctx: Ctx) -> int:
+    config = config_path()
+    profile = ctx.args.save_profile
+    if profile:
+        check_new_profile(config, profile)  # before the key is made
     body: dict[str, Any] = {"name": ctx.args.name}
     if ctx.args.expires_in_days is not None:
         body["expires_in_days"] = ctx.args.expires_in_days
     created: dict[str, Any] = ctx.client.request("POST", "/v1/api-keys", body=body).body
+    if profile:
+        path = save_key_profile(config, profile, ctx.client.target.endpoint, created.pop("key"))
+        if ctx.json:
+            ctx.emit({**created, "profile": profile, "token_file": str(path)})
+        elif not ctx.quiet:
+            note(f"Created API key {created['id']}, saved for profile {profile} (in {path}, mode 0600).")
+            note(f"Use it with: agentcron --profile {profile} tasks list")
+        return EXIT_OK
     if ctx.quiet:
         echo(created["key"])
         return EXIT_OK
@@ -67,6 +82,11 @@ def revoke(ctx: Ctx) -> int:
 def _create_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, help="what the key is for")
     parser.add_argument("--expires-in-days", type=int, metavar="DAYS", help="stop working after DAYS (1-3650)")
+    parser.add_argument(
+        "--save-profile",
+        metavar="PROFILE",
+        help="do not print the key: save it (mode 0600) for a new profile PROFILE of the config file",
+    )
 
 
 group(

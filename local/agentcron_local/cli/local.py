@@ -44,6 +44,19 @@ def _configure_local(parser: argparse.ArgumentParser) -> None:
         help="seconds between dispatcher ticks, and the functions' TICK_SECONDS (the lookahead) with it "
         "(default: the template's TickSeconds, 300, like production)",
     )
+    parser.add_argument(
+        "--api-key-cache-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="how long each authorizer keeps an API key's answer (default: the template's, 30)",
+    )
+    parser.add_argument(
+        "--authorizer-ttl-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="how long the gateway keeps the authorizer's answer for a token (default: the template's "
+        "ReauthorizeEvery, 30); with the option above, how long a revoked key may still work",
+    )
 
 
 @command("local", help="run the whole stack on this machine (no AWS account needed)", configure=_configure_local)
@@ -52,7 +65,13 @@ def run_local(args: argparse.Namespace) -> int:
     from agentcron_local.stack import AlreadyRunning, LocalStack, StackOptions
 
     options = StackOptions(
-        host=args.host, port=args.port, moto_port=args.moto_port, verbose=args.verbose, tick_seconds=args.tick
+        host=args.host,
+        port=args.port,
+        moto_port=args.moto_port,
+        verbose=args.verbose,
+        tick_seconds=args.tick,
+        api_key_cache_seconds=args.api_key_cache_seconds,
+        authorizer_ttl_seconds=args.authorizer_ttl_seconds,
     )
     stack = LocalStack(options)
     try:

@@ -3,14 +3,17 @@
 Each request becomes the event API Gateway would send the api function
 (payload format 2.0, the shape of `sam local generate-event apigateway
 http-api-proxy`), after the checks API Gateway makes before the function is
-ever invoked: route matching (404 ``{"message":"Not Found"}``), the JWT
-authorizer (401 ``{"message":"Unauthorized"}`` with ``www-authenticate``) and
-the 10 MB payload limit (413). Routes and which of them skip the authorizer
+ever invoked: route matching (404 ``{"message":"Not Found"}``), the
+template's Lambda authorizer (functions/authorizer, run as API Gateway runs it:
+``authorizer``; no Authorization header is 401, a refused token 403) and the
+10 MB payload limit (413). A gateway made without the stack emulates API
+Gateway's JWT authorizer instead (401 with ``www-authenticate``). Routes and which of them skip the authorizer
 come from the function's ``HttpApi`` events in template.yaml. The function's
 answer is mapped back the way API Gateway maps a 2.0 response.
 
 The package: ``routes`` (the template's routes and API Gateway's matching),
-``events`` (the payload v2.0 event), ``functions`` (the function loader and
+``events`` (the payload v2.0 event), ``authorizer`` (the Lambda authorizer
+and API Gateway's cache of its answers), ``functions`` (the function loader and
 the Lambda context), ``responses`` (results mapped back to HTTP, API
 Gateway's own answers), ``local_routes`` (routes the local stack serves
 itself, in front of API Gateway's: the one place to plug one in) and

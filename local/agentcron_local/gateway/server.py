@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from agentcron_local import threads, tokens
-from agentcron_local.gateway.api_keys import claims_of_key, is_api_key
+from agentcron_local.gateway.authorizer import LambdaAuthorizer
 from agentcron_local.gateway.events import DEFAULT_API_ID, build_event, scopes_of
 from agentcron_local.gateway.functions import Handler, LambdaContext, lambda_context
 from agentcron_local.gateway.local_routes import LocalRequest, LocalRoute
@@ -59,6 +59,10 @@ class GatewayServer(ThreadingHTTPServer):
         self.invoke_lock = threading.Lock()
         self.invocations = 0
         self.local_routes: list[LocalRoute] = []
+        # The template's Lambda authorizer (functions/authorizer), run for every authorized
+        # route as API Gateway runs it; None (a gateway made without the stack, in tests):
+        # API Gateway's JWT authorizer, emulated with the local issuer's key.
+        self.authorizer: LambdaAuthorizer | None = None
 
     def add_local_route(self, route: LocalRoute) -> None:
         """Serve ``route`` in front of API Gateway's routes (see ``local_routes``)."""
@@ -171,11 +175,12 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
             return json_response(404, {"message": "Not Found"})
         route, path_parameters = found
 
+        if route.authorized and self.server.authorizer is not None:
+            return self._through_lambda_authorizer(self.server.authorizer, route, path_parameters, body)
         claims: dict[str, Any] | None = None
         if route.authorized:
             try:
-                token = tokens.token_from_authorization(self.headers.get("authorization"))
-                claims = claims_of_key(token) if is_api_key(token) else tokens.verify_token(token)
+                claims = tokens.verify_token(tokens.token_from_authorization(self.headers.get("authorization")))
             except tokens.TokenRejected as exc:
                 return unauthorized(exc)
             if route.scopes and not set(scopes_of(claims) or ()) & set(route.scopes):
@@ -186,7 +191,28 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
                 )
                 return json_response(403, {"message": "Forbidden"}, [("www-authenticate", challenge)])
 
-        event = build_event(
+        event = self._request_event(route, path_parameters, body, claims=claims)
+        return self._invoke(event)
+
+    def _through_lambda_authorizer(
+        self, authorizer: LambdaAuthorizer, route: Route, path_parameters: dict[str, str], body: bytes
+    ) -> HttpResponse:
+        event = self._request_event(route, path_parameters, body)
+        verdict = authorizer.authorize(event)
+        if isinstance(verdict, HttpResponse):
+            return verdict
+        event["requestContext"]["authorizer"] = {"lambda": verdict}
+        return self._invoke(event)
+
+    def _invoke(self, event: dict[str, Any]) -> HttpResponse:
+        response = self.server.invoke(event)
+        response.headers.append(("apigw-requestid", event["requestContext"]["requestId"]))
+        return response
+
+    def _request_event(
+        self, route: Route, path_parameters: dict[str, str], body: bytes, *, claims: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return build_event(
             self.command,
             self.path,
             headers=list(self.headers.items()),
@@ -199,9 +225,6 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
             api_id=self.server.api_id,
             protocol=self.request_version,
         )
-        response = self.server.invoke(event)
-        response.headers.append(("apigw-requestid", event["requestContext"]["requestId"]))
-        return response
 
     def _read_body(self) -> bytes | HttpResponse:
         """The request body, or the error API Gateway would answer instead."""

@@ -62,7 +62,16 @@ export class ApiError extends Error {
   }
 }
 
-/** The bearer token on every call; a 401 signs out. Every client of the API uses it. */
+/**
+ * A token the API will not take: no token is API Gateway's 401, a token or key the Lambda
+ * authorizer refuses (expired, revoked, another issuer's) its 403 (an authorizer cannot answer
+ * 401). The API itself never answers 403, so both mean "sign in again".
+ */
+function refusedCredentials(status: number): boolean {
+  return status === 401 || status === 403;
+}
+
+/** The bearer token on every call; a refused one signs out. Every client of the API uses it. */
 export const authMiddleware: Middleware = {
   onRequest({ request }) {
     const token = currentToken();
@@ -71,7 +80,7 @@ export const authMiddleware: Middleware = {
   },
   onResponse({ response }) {
     // An expired or foreign token: back to the sign-in page rather than a page of errors.
-    if (response.status === 401) signOut({ expired: true });
+    if (refusedCredentials(response.status)) signOut({ expired: true });
     return response;
   },
 };
@@ -122,7 +131,7 @@ export async function followLink(link: ApiLink): Promise<unknown> {
     body: link.body ? JSON.stringify(link.body) : undefined,
   });
   const response = await fetch(request);
-  if (response.status === 401) signOut({ expired: true });
+  if (refusedCredentials(response.status)) signOut({ expired: true });
   const text = await response.text();
   let payload: unknown = text || null;
   try {

@@ -44,7 +44,7 @@ export function signOut(options: { expired?: boolean } = {}): void {
   changed();
 }
 
-/** True once after a 401 signed the user out, so the sign-in page can say why. */
+/** True once after a refused token (401, or the authorizer's 403) signed the user out, so the sign-in page can say why. */
 export function sessionExpired(): boolean {
   return expiredNotice;
 }
