@@ -13,6 +13,7 @@ from agentcron.bootstrap.aws import AwsSession
 from agentcron.bootstrap.container import Container, Root
 from agentcron.config import AuthorizerSettings
 from agentcron.store import Store
+from agentcron.store.keys import HISTORY_RETENTION_DAYS
 
 
 class AuthorizerRoot(Root):
@@ -26,7 +27,10 @@ class AuthorizerRoot(Root):
 
     @cached_property
     def store(self) -> Store:
-        return self.aws.store(self.settings.table_name, self.settings.due_shards)
+        # The authorizer reads keys and never writes a task's history: the default retention is moot.
+        return self.aws.store(
+            self.settings.table_name, self.settings.due_shards, history_retention_days=HISTORY_RETENTION_DAYS
+        )
 
     @cached_property
     def signing_keys(self) -> SigningKeys:

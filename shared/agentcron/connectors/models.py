@@ -71,13 +71,14 @@ class NoAuth(_Input):
 
 class BearerAuth(_Input):
     type: Literal["bearer"]
-    token: Secret
+    # repr=False: Powertools logs a route's parsed body at DEBUG, and the secret must not be in it.
+    token: Secret = Field(repr=False)
 
 
 class HeaderAuth(_Input):
     type: Literal["header"]
     name: HeaderName
-    value: Secret
+    value: Secret = Field(repr=False)  # as BearerAuth.token
 
     @field_validator("name")
     @classmethod
