@@ -19,10 +19,13 @@ from agentcron_local.gateway import LambdaContext, build_event, load_function_ha
 RUNNERS_OWN = ("anthropic", "agentcron.execution", "agentcron.agent", "agentcron.tools", "agentcron.bootstrap.runner")
 # Report rendering and its libraries (the API serves reports through agentcron.reports.formats only).
 RENDERING = ("fpdf", "nh3", "markdown_it", "PIL", "fontTools", "agentcron.reports.writer", "agentcron.reports.render")
+# The MCP client of connectors: only the runner, and only at a run that uses connectors.
+MCP_CLIENT = ("mcp", "mcp_types", "agentcron.connectors.session", "agentcron.connectors.runtime")
 
 def runners_modules():
-    prefixes = ("anthropic.", "agentcron.tools.", *(name + "." for name in RENDERING))
-    return sorted(m for m in sys.modules if m in RUNNERS_OWN or m in RENDERING or m.startswith(prefixes))
+    prefixes = ("anthropic.", "agentcron.tools.", *(name + "." for name in RENDERING + MCP_CLIENT))
+    own = RUNNERS_OWN + RENDERING + MCP_CLIENT
+    return sorted(m for m in sys.modules if m in own or m.startswith(prefixes))
 
 handler = load_function_handler(sys.argv[1])
 at_init = "anthropic" in sys.modules
@@ -37,6 +40,7 @@ print(json.dumps({
     "status": status,
     "runners_modules": {"at_init": runners_at_init, "after_a_request": runners_modules()},
     "authorizer": sorted(m for m in sys.modules if m.startswith("agentcron.authorizer")),
+    "mcp_client": sorted(m for m in sys.modules if m in MCP_CLIENT or m.startswith(tuple(n + "." for n in MCP_CLIENT))),
 }))
 """
 
@@ -86,3 +90,10 @@ def test_the_runner_loads_its_modules_at_init() -> None:
 
 def test_the_runner_imports_anthropic_at_init_for_its_snapshot() -> None:
     assert imports_of("runner")["at_init"] is True
+
+
+@pytest.mark.parametrize("function", ["api", "authorizer", "dispatcher", "runner"])
+def test_no_function_loads_the_mcp_client_at_init(function: str) -> None:
+    # The runner imports it at the first run of a task with agent.connectors (bench.coldstart
+    # times that import); the API tests a connector by invoking the runner, never by itself.
+    assert imports_of(function)["mcp_client"] == []
