@@ -306,3 +306,29 @@ def test_a_connectors_tools_are_granted_from_the_task_form(sign_in: SignIn, web_
     other.page.get_by_role("link", name="New task").click()
     expect(other.page.get_by_text("Tools the agent may use")).to_be_visible()
     expect(other.page.get_by_role("group", name="Your connectors' tools")).to_have_count(0)
+
+
+def test_a_report_is_asked_for_in_the_form_and_downloaded_from_the_run(sign_in: SignIn) -> None:
+    user = sign_in("rory")
+    page = user.page
+    page.goto("/")
+    page.get_by_role("link", name="New task").click()
+    page.get_by_label("Name").fill("Weekly report")
+    page.get_by_label("Prompt").fill("Summarise the week")
+    page.get_by_label(re.compile("^Cron expression")).fill("0 9 * * 1")
+    page.get_by_text("Advanced: model, limits and policies").click()
+    page.get_by_label("Report of each run").select_option("pdf")
+    page.get_by_role("button", name="Create task").click()
+    expect(page.get_by_role("heading", name="Weekly report", level=1)).to_be_visible()
+    task = user.api("GET", "/v1/tasks").json()["items"][0]
+    assert task["report"] == {"format": "pdf"}
+
+    run = user.api("POST", f"/v1/tasks/{task['id']}/runs", json={}).json()
+    page.goto(f"/runs/{run['id']}")
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "SUCCEEDED", timeout=RUN_SECONDS)
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Download the report (PDF)").click()
+    download = downloading.value
+    assert download.suggested_filename.endswith(".pdf"), download.suggested_filename
+    path = download.path()
+    assert path is not None and path.read_bytes().startswith(b"%PDF")

@@ -94,6 +94,24 @@ export function useTranscript(id: string, enabled: boolean) {
   });
 }
 
+/** The run's report as a file: fetched with the token (a plain link could not carry it), then
+ * saved under the name the API gives in Content-Disposition. */
+export async function downloadReport(runId: string): Promise<void> {
+  const { data, error, response } = await api.GET("/v1/runs/{run_id}/report", {
+    params: { path: { run_id: runId } },
+    parseAs: "blob",
+  });
+  if (!response.ok || !data) await unwrap(Promise.resolve({ data, error, response }));
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const filename = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? `${runId}-report`;
+  const url = URL.createObjectURL(data as Blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.click();
+  URL.revokeObjectURL(url);
+}
+
 export function useTools() {
   return useQuery({
     queryKey: ["tools"],

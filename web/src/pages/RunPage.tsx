@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import type { Run } from "../api/client";
-import { useRun, useRunActions, useTask, useTranscript } from "../api/queries";
+import { downloadReport, useRun, useRunActions, useTask, useTranscript } from "../api/queries";
 import { ErrorNote, Loading } from "../components/Feedback";
 import { Markdown } from "../components/Markdown";
 import { StatusBadge } from "../components/StatusBadge";
@@ -111,8 +111,30 @@ function RunDetail({ run }: { run: Run }) {
           <pre>{run.prompt}</pre>
         </details>
       )}
+      <ReportDownload run={run} />
       <TranscriptView run={run} />
     </article>
+  );
+}
+
+function ReportDownload({ run }: { run: Run }) {
+  const [failure, setFailure] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  if (!run._links["report"]) return null;
+  const fetchIt = () => {
+    setBusy(true);
+    setFailure(null);
+    downloadReport(run.id)
+      .catch(setFailure)
+      .finally(() => setBusy(false));
+  };
+  return (
+    <div className="actions">
+      <button type="button" disabled={busy} onClick={fetchIt}>
+        Download the report ({(run.report_format ?? "").toUpperCase()})
+      </button>
+      {failure !== null && <ErrorNote error={failure} />}
+    </div>
   );
 }
 

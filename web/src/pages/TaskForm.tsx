@@ -35,7 +35,10 @@ interface Draft {
   max_runs: string;
   webhook_url: string;
   notify_when: "always" | "on_failure" | "on_change" | "agent_decides";
+  report: "" | ReportFormat;
 }
+
+type ReportFormat = "markdown" | "html" | "json" | "pdf";
 
 function draftFromTask(task?: Task): Draft {
   return {
@@ -63,6 +66,7 @@ function draftFromTask(task?: Task): Draft {
     max_runs: task?.policies.max_runs ? String(task.policies.max_runs) : "",
     webhook_url: task?.notify.webhook_url ?? "",
     notify_when: task?.notify.when ?? "always",
+    report: task?.report?.format ?? "",
   };
 }
 
@@ -98,6 +102,7 @@ function bodyOf(draft: Draft): TaskCreate {
     agent: JSON.parse(JSON.stringify(agent)),
     policies: JSON.parse(JSON.stringify(policies)),
     notify: { webhook_url: draft.webhook_url.trim() || null, when: draft.notify_when },
+    report: draft.report ? { format: draft.report } : null,
     tags: draft.tags.split(",").map((tag) => tag.trim()).filter(Boolean),
   };
 }
@@ -343,6 +348,16 @@ function TaskForm({ task }: { task?: Task }) {
               <option value="on_failure">When a run fails</option>
               <option value="on_change">When the result changes</option>
               <option value="agent_decides">When the agent decides</option>
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="task-report">Report of each run</label>
+            <select id="task-report" value={draft.report} onChange={(e) => set("report", e.target.value as Draft["report"])}>
+              <option value="">None</option>
+              <option value="markdown">Markdown</option>
+              <option value="html">HTML</option>
+              <option value="json">JSON</option>
+              <option value="pdf">PDF</option>
             </select>
           </div>
         </div>
