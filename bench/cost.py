@@ -14,10 +14,11 @@ What runs (in a worker process, moto in-process, the real handlers):
 
 Every request is recorded (bench.harness.Recorder) and priced with
 bench.costmodel; DynamoDB units come from the items' sizes before and after
-each write, never from moto. Two shapes of run: a small one (a two-line prompt,
-a one-line answer) and one with a 2 KB prompt and a 2 KB answer, since the run
-item carries both and every write of it is billed per KB (twice: the table and
-the ByOwner index).
+each write, never from moto. Three shapes of run: a small one (a two-line prompt,
+a one-line answer), the same with a PDF report (the runner renders it and PUTs it
+to S3 beside the transcript), and one with a 2 KB prompt and a 2 KB answer, since
+the run item carries both and every write of it is billed per KB (twice: the table
+and the ByOwner index).
 
 The Step Functions alternative (bench.costmodel.StepFunctionsDesign) is costed
 from the same measured item sizes: one Standard execution per task looping
@@ -61,9 +62,11 @@ IDLE_POLL_SECONDS = 20
 
 SMALL_PROMPT = "Summarise the open incidents for {{team}} and list the three oldest.\nKeep it under ten lines."
 BIG_FIRST_LINE = "Summarise the open incidents for {{team}}: " + "context " * 245  # ~2,000 characters
-SCENARIOS = {
-    "small": SMALL_PROMPT,
-    "2 KB prompt + answer": BIG_FIRST_LINE.strip() + "\nKeep it short.",
+# name -> (prompt, the task's report format or None). The big shape stays last (render reads it there).
+SCENARIOS: dict[str, tuple[str, str | None]] = {
+    "small": (SMALL_PROMPT, None),
+    "small + PDF report": (SMALL_PROMPT, "pdf"),
+    "2 KB prompt + answer": (BIG_FIRST_LINE.strip() + "\nKeep it short.", None),
 }
 
 
@@ -139,9 +142,9 @@ def _measure(env: dict[str, str], recorder: Any, tasks: int, logged: Any) -> dic
 
     with recorder.paused():
         tick()  # warm the handlers (imports, clients): a cold start is not per run
-    for index, (name, prompt) in enumerate(SCENARIOS.items()):
+    for index, (name, (prompt, report)) in enumerate(SCENARIOS.items()):
         with recorder.paused():
-            task_ids = _create_tasks(store, tasks, prompt, tag=f"s{index}")
+            task_ids = _create_tasks(store, tasks, prompt, tag=f"s{index}", report=report)
             # Due a few seconds ago: a run claimed more than QUEUED_GRACE_SECONDS (120 s) after its
             # time is also re-sent by the same tick's recovery (a duplicate message), which is not
             # the steady state measured here.
@@ -244,7 +247,7 @@ def _measure(env: dict[str, str], recorder: Any, tasks: int, logged: Any) -> dic
 # ---- set-up helpers (not recorded) -----------------------------------------------------------
 
 
-def _create_tasks(store: Any, count: int, prompt: str, tag: str) -> list[str]:
+def _create_tasks(store: Any, count: int, prompt: str, tag: str, report: str | None = None) -> list[str]:
     from agentcron.ids import new_task_id
     from agentcron.models import AgentConfig, Task
 
@@ -262,6 +265,7 @@ def _create_tasks(store: Any, count: int, prompt: str, tag: str) -> list[str]:
                 "schedule": {"type": "cron", "expression": "0 9 * * 1-5", "timezone": "Europe/Berlin"},
                 "agent": AgentConfig(tools=["web_fetch", "ask_user"]).model_dump(),
                 "tags": ["ops", "daily"],
+                "report": {"format": report} if report else None,
                 "next_run_at": None,
                 "created_at": now,
                 "updated_at": now,
