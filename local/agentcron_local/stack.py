@@ -359,7 +359,7 @@ class LocalStack:
             [
                 "agentcron local stack is up",
                 f"  Web app:    {self.api_url}/   (sign in with any user name)",
-                f"  API:        {self.api_url}   (routes under /v1/, JWT like API Gateway's authorizer)",
+                f"  API:        {self.api_url}   (routes under /v1/; a dev JWT or an ak_ key, as deployed)",
                 f"  AWS (moto): {self.moto_endpoint}   (AWS_ENDPOINT_URL for the aws CLI / boto3)",
                 f"  webhooks:   {self.api_url}/hooks/NAME receives, {self.api_url}/hooks lists (loopback only)",
                 *self._demo_mcp_lines(),
