@@ -119,3 +119,8 @@ def estimate_cost(usage: Usage | None, model: str | None) -> CostEstimate | None
 def round_usd(amount: Decimal) -> float:
     """For the API: a JSON number, rounded half up (as money is) once, after any summing."""
     return float(amount.quantize(USD_PLACES, rounding=ROUND_HALF_UP))
+
+
+def usd_text(amount: Decimal) -> str:
+    """An amount for a sentence: to the millionth, without trailing zeros ("1", "0.45")."""
+    return f"{amount.quantize(USD_PLACES, rounding=ROUND_HALF_UP).normalize():f}"
