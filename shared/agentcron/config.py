@@ -11,6 +11,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any, Self
 
 _SWITCH_VALUES = {
@@ -68,6 +69,20 @@ def _positive_seconds(env: Mapping[str, str], name: str, *, default: float) -> f
     if not math.isfinite(value) or value <= 0:
         raise InvalidSetting(f"{name}={raw!r} must be a number of seconds above 0")
     return value
+
+
+def _usd_or_none(env: Mapping[str, str], name: str) -> Decimal | None:
+    """A dollar amount; empty or 0: none (the template's default, no cap)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise InvalidSetting(f"{name}={raw!r} is not an amount in USD") from None
+    if not value.is_finite() or value < 0:
+        raise InvalidSetting(f"{name}={raw!r} must be 0 (no cap) or an amount in USD above 0")
+    return value or None
 
 
 def _http_url(env: Mapping[str, str], name: str) -> str | None:
@@ -217,6 +232,9 @@ class RunnerSettings(ApiSettings):
     anthropic: AnthropicSettings
     # Base of the runner's exponential backoff for transient model errors.
     retry_base_seconds: float = 10.0
+    # The operator's cap on what each owner's runs may spend on the model per month
+    # (the template's AccountMonthlyBudgetUsd; agentcron.monthly_budgets). None: no cap.
+    account_monthly_budget_usd: Decimal | None = None
 
     @classmethod
     def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -225,4 +243,5 @@ class RunnerSettings(ApiSettings):
             "event_bus_name": _required(env, "EVENT_BUS_NAME"),
             "anthropic": AnthropicSettings.from_env(env),
             "retry_base_seconds": _positive_seconds(env, "RETRY_BASE_SECONDS", default=10.0),
+            "account_monthly_budget_usd": _usd_or_none(env, "ACCOUNT_MONTHLY_BUDGET_USD"),
         }

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -55,14 +56,17 @@ from agentcron.models import (
     TaskCreate,
     Usage,
 )
+from agentcron.monthly_budgets import MonthlyLimit
 from agentcron.notifications import RunEvents
 from agentcron.notify_policy import NotifyDecision, decide
 from agentcron.observability import RUN_OUTCOME_METRICS, logger, metrics, tracer
 from agentcron.overlap import asked_by_owner, holder_of
+from agentcron.pricing import estimate_cost
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.reports.writer import ReportWriter
 from agentcron.schedules import to_epoch
 from agentcron.secrets import MissingApiKey
+from agentcron.spend_control import NO_CHARGE, AttemptCharge, MonthlyBudgets
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, Store
 from agentcron.tools.client_tools import ClientTools
 from agentcron.tools.connected import ConnectedTools, ConnectorRuntime, WithConnectedTools, no_connectors
@@ -188,12 +192,18 @@ class Attempt:
     tally: Tally = field(default_factory=Tally)
     # notify_user's messages in this attempt (notify.when agent_decides).
     notifications: list[str] = field(default_factory=list)
+    # The month's budgets over the task as this attempt started (agentcron.spend_control).
+    monthly: list[MonthlyLimit] = field(default_factory=list)
+
+    def own_usage(self) -> Usage:
+        """This attempt's tokens alone (the run's usage carries its earlier attempts')."""
+        before = self.run.usage or Usage()
+        return Usage(**{name: getattr(self.usage, name) - getattr(before, name) for name in Usage.model_fields})
 
     def record(self, status: RunStatus, error: tuple[str, str] | None, finished_at: datetime) -> dict[str, Any]:
         """The run's fields that keep this attempt: its entry in `attempts`
         (the newest ATTEMPTS_KEPT) and the run's message and tool-call totals."""
         run = self.run
-        before = run.usage or Usage()
         entry = RunAttempt(
             attempt=run.attempt,
             status=status,
@@ -201,7 +211,7 @@ class Attempt:
             finished_at=finished_at,
             duration_ms=self.elapsed_ms(),
             error=None if error is None else RunError(type=error[0], message=error[1][:ERROR_CHARS_STORED]),
-            usage=Usage(**{name: getattr(self.usage, name) - getattr(before, name) for name in Usage.model_fields}),
+            usage=self.own_usage(),
         )
         return {
             "attempts": run.attempts_with(entry),
@@ -231,6 +241,8 @@ class RunExecutor:
     connectors: ConnectorRuntime | None = None
     # Renders and stores the report of a task that asks for one (task.report).
     reports: ReportWriter | None = None
+    # Monthly budgets: the task's own and the operator's account cap (None: not counted).
+    budgets: MonthlyBudgets | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -263,6 +275,12 @@ class RunExecutor:
         holder = holder_of(task, to_epoch(now))
         if exclusive and holder not in (None, run.id):
             return self._overlap(task, run, str(holder))
+        monthly = self.budgets.limits(task) if self.budgets is not None else []
+        refusal = self.budgets.refusal(task, monthly) if self.budgets is not None and monthly else None
+        if refusal is not None:
+            if task.buffered_run_id == run.id:
+                self.store.release_buffered(task.id, run.id)
+            return self._settle(run, RunStatus.SKIPPED, reason=f"not run: {refusal}", from_status=RunStatus.QUEUED)
         lease = to_epoch(now) + task.policies.timeout_seconds + LEASE_MARGIN_SECONDS
         try:
             started = self.store.start_run(task, run, now=now, lease_until=lease, exclusive=exclusive)
@@ -276,7 +294,7 @@ class RunExecutor:
         logger.info("run started", extra={"attempt": started.attempt, "start_lateness_seconds": lateness})
         metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="StartLateness", unit=MetricUnit.Seconds, value=lateness)
-        return self._execute(task, started, remaining_seconds)
+        return self._execute(task, started, remaining_seconds, monthly)
 
     def _overlap(self, task: Task, run: Run, holder: str) -> Run | None:
         left = (task.running_until or 0) - to_epoch(self.now())
@@ -301,7 +319,7 @@ class RunExecutor:
 
     # ---- 2. run the agent ----------------------------------------------------
 
-    def _execute(self, task: Task, run: Run, remaining_seconds: float) -> Run | None:
+    def _execute(self, task: Task, run: Run, remaining_seconds: float, monthly: list[MonthlyLimit]) -> Run | None:
         lambda_budget = max(1.0, remaining_seconds - LAMBDA_WRAP_UP_SECONDS)
         timeout = task.policies.timeout_seconds
         limit = f"timeout {timeout}s" if timeout <= lambda_budget else f"the runner's time left, {lambda_budget:.0f}s"
@@ -313,6 +331,7 @@ class RunExecutor:
             usage=run.usage.model_copy() if run.usage else Usage(),
             prompt=run.prompt,
             limit=limit,
+            monthly=monthly,
         )
         deadline = attempt.started + attempt.budget
         try:
@@ -383,10 +402,16 @@ class RunExecutor:
             usage=attempt.usage,
             tally=attempt.tally,
             catalogue=catalogue,
-            budget=run_budget(task.policies),
+            budget=run_budget(task.policies, attempt.monthly, self._cost_so_far(run, task)),
             output_schema=task.output_schema if task.kind is None else None,
         )
         return request, tools
+
+    @staticmethod
+    def _cost_so_far(run: Run, task: Task) -> Decimal:
+        """What the run's earlier attempts cost (already counted in the month)."""
+        estimate = estimate_cost(run.usage, run.model or task.agent.model)
+        return estimate.usd if estimate is not None and estimate.usd is not None else Decimal(0)
 
     def _last_result(self, task: Task, run: Run) -> dict[str, Any] | None:
         """The structured result of the task's last successful run, for {{last_result.field}}
@@ -440,6 +465,7 @@ class RunExecutor:
             return self._finish(attempt, RunStatus.FAILED, error=(error.type, error.message + note))
         delay = backoff_seconds(run.attempt, self.retry_base_seconds, error.retry_after)
         kept = attempt.record(RunStatus.FAILED, (error.type, error.message), self.now())
+        charge = self._charge(attempt, attempt.task.agent.model)
         try:
             # The task's running marker stays with this run while it waits: the
             # retry is the same run going on, and overlap must treat it so (the
@@ -460,10 +486,12 @@ class RunExecutor:
                     **kept,
                 },
                 active_until=to_epoch(self.now()) + delay + QUEUED_GRACE_SECONDS,
+                also=charge.updates,
             )
         except (Conflict, NotFound):
             logger.info("run moved on before its retry was stored")
             return None
+        self._after_charge(attempt, charge)
         metrics.add_metric(name="RunsRetried", unit=MetricUnit.Count, value=1)
         raise RetryLater(delay, f"{error.type}: {error.message}")
 
@@ -516,7 +544,23 @@ class RunExecutor:
         remove = ["reply"] if status == RunStatus.WAITING_INPUT else list(QUESTION_FIELDS)
         if error is None:
             remove.append("error")
-        return self._settle(run, status, fields=fields, remove=remove, from_status=RunStatus.RUNNING, task=attempt.task)
+        charge = self._charge(attempt, fields["model"])
+        settled = self._settle(
+            run, status, fields=fields, remove=remove, from_status=RunStatus.RUNNING, task=attempt.task, charge=charge
+        )
+        if settled is not None:
+            self._after_charge(attempt, charge)
+        return settled
+
+    def _charge(self, attempt: Attempt, model: str) -> AttemptCharge:
+        """What the attempt adds to its months, written with its outcome (both or neither)."""
+        if self.budgets is None:
+            return NO_CHARGE
+        return self.budgets.charge(attempt.task, attempt.own_usage(), model)
+
+    def _after_charge(self, attempt: Attempt, charge: AttemptCharge) -> None:
+        if self.budgets is not None:
+            self.budgets.after(attempt.task, charge)
 
     def _notify_decision(self, attempt: Attempt, status: RunStatus, output: str | None) -> NotifyDecision:
         task, run = attempt.task, attempt.run
@@ -537,6 +581,7 @@ class RunExecutor:
         fields: dict[str, Any] | None = None,
         remove: list[str] | None = None,
         task: Task | None = None,
+        charge: AttemptCharge = NO_CHARGE,
     ) -> Run | None:
         values = dict(fields or {})
         if reason is not None:
@@ -545,7 +590,13 @@ class RunExecutor:
             values["finished_at"] = self.now().isoformat()
         try:
             settled = self.store.transition_run(
-                run.owner, run.id, from_statuses={from_status}, to_status=status, fields=values, remove=remove or ()
+                run.owner,
+                run.id,
+                from_statuses={from_status},
+                to_status=status,
+                fields=values,
+                remove=remove or (),
+                also=charge.updates,
             )
         except (Conflict, NotFound):
             # Recovery or a cancel moved it first; that state stands.

@@ -149,9 +149,18 @@ class Policies(StrictInput):
         description="The most one run may spend on model tokens (estimated at list prices): the tool loop "
         "stops there and the run fails with budget_exceeded",
     )
+    monthly_budget_usd: float | None = Field(
+        default=None,
+        ge=0.01,
+        le=1_000_000,
+        description="The most the task's runs may spend on model tokens in a calendar month (UTC, estimated at "
+        "list prices): the run that reaches it stops, and the task pauses itself until the 1st of the next month "
+        "or until this is raised",
+    )
     unpriced_model: Literal["refuse", "allow"] = Field(
         default="refuse",
-        description="With max_cost_usd, a model without a known price: refuse the run, or allow it unchecked",
+        description="With max_cost_usd or monthly_budget_usd, a model without a known price: refuse the run, or "
+        "allow it unchecked (counted as an unpriced run, never as $0)",
     )
 
 
@@ -362,6 +371,9 @@ class Task(StoredModel):
     running_until: int | None = None
     buffered_run_id: str | None = None
     followups_created: int = 0
+    # Paused by its monthly budget (agentcron.monthly_budgets): the epoch second the
+    # dispatcher resumes it (the 1st of the next month, UTC); None otherwise.
+    budget_paused_until: int | None = None
     # Signs webhook deliveries (HMAC-SHA256); shown to the owner when it is made.
     webhook_secret: str | None = None
     # The conversation this task was created from: its runs post their results there.

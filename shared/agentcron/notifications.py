@@ -1,7 +1,9 @@
 """Run events: on the application's EventBridge bus, so users route them with
 their own rules (detail-type `Run Succeeded` / `Run Failed` / `Run Waiting For
-Input`, `Task Auto-Paused` when failures pause a task, and `Run Notified` under a
-notify.when other than always), and to a task's own
+Input`, `Task Auto-Paused` when failures pause a task, `Task Budget Paused` when its
+monthly budget does, `Account Budget Reached` when an owner's runs reach the
+operator's monthly cap, and `Run Notified` under a notify.when other than always),
+and to a task's own
 webhook when it names one.
 
 The webhook gets the event as an EventBridge rule target would (the envelope
@@ -45,6 +47,8 @@ DETAIL_TYPES = {
     RunStatus.WAITING_INPUT: "Run Waiting For Input",
 }
 TASK_AUTO_PAUSED = "Task Auto-Paused"
+TASK_BUDGET_PAUSED = "Task Budget Paused"
+ACCOUNT_BUDGET_REACHED = "Account Budget Reached"
 RUN_NOTIFIED = "Run Notified"
 OUTPUT_CHARS_IN_EVENT = 2000
 WEBHOOK_USER_AGENT = "agentcron-webhook/1"
@@ -212,6 +216,11 @@ class RunEvents:
             "last_error": last_run.error.model_dump() if last_run.error else None,
         }
         self._emit(TASK_AUTO_PAUSED, detail, task)
+
+    def publish_budget_event(self, detail_type: str, task: Task, detail: dict[str, Any]) -> None:
+        """A monthly budget paused the task, or the owner's runs reached the account's cap
+        (agentcron.spend_control says which, with the month's figures)."""
+        self._emit(detail_type, {"task_id": task.id, "owner": task.owner, "name": task.name, **detail}, task)
 
     def _emit(self, detail_type: str, detail: dict[str, Any], task: Task | None) -> None:
         if self.bus_name:

@@ -29,6 +29,7 @@ DOMAIN = {
     "history",
     "ids",
     "models",
+    "monthly_budgets",
     "notify_policy",
     "overlap",
     "pricing",
@@ -53,6 +54,7 @@ CORE = {
     "reports",
     "secrets",
     "service",
+    "spend_control",
     "store",
     "tools",
 }

@@ -143,3 +143,16 @@ def test_anthropic_settings_of_the_wrong_shape_are_refused_by_name(name: str, ra
     with pytest.raises(InvalidSetting) as refused:
         RunnerSettings.from_env({**RUNNER, name: raw})
     assert str(refused.value) == message
+
+
+def test_the_account_cap_is_off_unless_set_above_zero() -> None:
+    assert RunnerSettings.from_env(RUNNER).account_monthly_budget_usd is None
+    assert RunnerSettings.from_env({**RUNNER, "ACCOUNT_MONTHLY_BUDGET_USD": "0"}).account_monthly_budget_usd is None
+    capped = RunnerSettings.from_env({**RUNNER, "ACCOUNT_MONTHLY_BUDGET_USD": "250.50"})
+    assert str(capped.account_monthly_budget_usd) == "250.50"
+
+
+@pytest.mark.parametrize("raw", ["ten", "-1", "nan", "inf"])
+def test_an_account_cap_that_is_no_amount_is_refused_by_name(raw: str) -> None:
+    with pytest.raises(InvalidSetting, match="ACCOUNT_MONTHLY_BUDGET_USD"):
+        RunnerSettings.from_env({**RUNNER, "ACCOUNT_MONTHLY_BUDGET_USD": raw})

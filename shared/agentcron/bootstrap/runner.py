@@ -24,6 +24,7 @@ from agentcron.notifications import RunEvents, Webhooks
 from agentcron.queue import RunQueue
 from agentcron.reports.writer import ReportWriter
 from agentcron.secrets import anthropic_api_key
+from agentcron.spend_control import MonthlyBudgets
 from agentcron.tools.connected import ConnectedTools, ConnectorRuntime
 
 if TYPE_CHECKING:
@@ -91,6 +92,9 @@ class RunnerRoot(ApiRoot):
             conversations=ConversationRuns(self.conversations, self.service, self.clock),
             connectors=self.run_connectors,
             reports=ReportWriter(self.reports),
+            budgets=MonthlyBudgets(
+                self.store, self.events, self.clock, account_cap_usd=self.settings.account_monthly_budget_usd
+            ),
         )
 
     def _create_task(self, owner: str, body: TaskCreate, idempotency_key: str) -> Task:

@@ -2,7 +2,7 @@
 
 `Store` composes the parts (one boto3 resource and table per instance): tasks,
 runs and conversations for the API (tasks.py, runs.py, conversations.py), claims for the dispatcher (claims.py),
-execution and memory for the runner (execution.py, memory.py), an owner's connectors
+execution, month spend and memory for the runner (execution.py, spend.py, memory.py), an owner's connectors
 (connectors.py) and API keys (api_keys.py), a task's history written with each change
 (history.py), on the item shapes
 and conditional-write primitives of base.py. Each module's docstring states its
@@ -20,7 +20,6 @@ from agentcron.store.claims import ClaimLost, ClaimStore, RunsAlreadyExist
 from agentcron.store.connectors import ConnectorStore
 from agentcron.store.conversations import ConversationStore
 from agentcron.store.dynamo import plain as _plain
-from agentcron.store.execution import ExecutionStore
 from agentcron.store.idempotency import IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, request_hash
 from agentcron.store.keys import (
     ACTIVE_INDEX,
@@ -34,6 +33,7 @@ from agentcron.store.keys import (
 from agentcron.store.memory import MemoryStore
 from agentcron.store.paging import Page
 from agentcron.store.runs import RunStore
+from agentcron.store.spend import SpendStore
 from agentcron.store.tasks import KEEP, Keep
 
 __all__ = [
@@ -57,5 +57,5 @@ __all__ = [
 ]
 
 
-class Store(RunStore, ClaimStore, ExecutionStore, MemoryStore, ConversationStore, ConnectorStore, ApiKeyStore):
+class Store(RunStore, ClaimStore, SpendStore, MemoryStore, ConversationStore, ConnectorStore, ApiKeyStore):
     """Every store operation, for callers not yet moved to their own part."""

@@ -162,25 +162,39 @@ class ExecutionStore(HistoryStore):
     def auto_pause(self, task_id: str, reason: str, now: datetime) -> bool:
         """Pause a task that keeps failing (once: only if still enabled), recorded in its
         history as agentcron's own change."""
+        return self._pause_by_agentcron(task_id, HistoryAction.AUTO_PAUSED, reason, now)
+
+    def _pause_by_agentcron(
+        self, task_id: str, action: HistoryAction, reason: str, now: datetime, *, resume_at: int | None = None
+    ) -> bool:
+        """Pause the task if still enabled, with its history entry, in one transaction; False
+        (nothing written) when it was paused or deleted already. `resume_at`: the epoch
+        second the dispatcher resumes it, kept as its next run so the Due index finds it."""
+        values: dict[str, Any] = {
+            ":false": False,
+            ":true": True,
+            ":reason": reason,
+            ":now": now.isoformat(),
+            ":one": 1,
+        }
+        update = "SET enabled = :false, paused_reason = :reason, updated_at = :now, version = version + :one"
+        if resume_at is None:
+            update += " REMOVE next_run_at, due_shard"
+        else:
+            values[":resume"], values[":shard"] = resume_at, shard_of(task_id, self.due_shards)
+            update += ", budget_paused_until = :resume, next_run_at = :resume, due_shard = :shard"
         pause = {
             "Update": {
                 "TableName": self.table_name,
                 "Key": task_key(task_id),
-                "UpdateExpression": "SET enabled = :false, paused_reason = :reason, updated_at = :now,"
-                " version = version + :one REMOVE next_run_at, due_shard",
+                "UpdateExpression": update,
                 "ConditionExpression": "enabled = :true AND attribute_not_exists(deleted_at)",
-                "ExpressionAttributeValues": {
-                    ":false": False,
-                    ":true": True,
-                    ":reason": reason,
-                    ":now": now.isoformat(),
-                    ":one": 1,
-                },
+                "ExpressionAttributeValues": values,
             }
         }
         entry = new_entry(
             task_id,
-            HistoryAction.AUTO_PAUSED,
+            action,
             at=now,
             changes=[FieldChange(field="enabled", before=True, after=False)],
             reason=reason,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from typing import Any, Final, cast
 
 from boto3.dynamodb.conditions import Key
@@ -40,10 +41,13 @@ class HistoryStore(StoreBase):
         item["expires_at"] = epoch(entry.at) + self.history_retention_days * 86_400
         return {"Put": {"TableName": self.table_name, "Item": item}}
 
-    def _write_recorded(self, change: dict[str, Any], entry: HistoryEntry | None) -> None:
+    def _write_recorded(
+        self, change: dict[str, Any], entry: HistoryEntry | None, also: Sequence[dict[str, Any]] = ()
+    ) -> None:
         """Write `change` (one transaction entry, Update or Put, whose condition is the
-        change's) together with its history entry; without an entry, the change alone."""
-        entries = [change] if entry is None else [change, self.history_put(entry)]
+        change's) together with its history entry (if any) and `also` (unconditional
+        entries that must be written with it: a run's spend counters)."""
+        entries = [change, *([] if entry is None else [self.history_put(entry)]), *also]
         operation, request = next(iter(change.items()))
         if operation == "Update":
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"

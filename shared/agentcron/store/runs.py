@@ -11,7 +11,7 @@ Reads never write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -128,12 +128,14 @@ class RunStore(TaskStore):
         active_until: int | None = None,
         expect_active_until: int | None = None,
         history: HistoryEntry | None = None,
+        also: Sequence[dict[str, Any]] = (),
     ) -> Run:
         """Move a run between states with one conditional write; a run in any
         other state (or someone else's) is left untouched. Entering QUEUED or
         RUNNING puts the run in the recovery index until `active_until`;
         leaving them takes it out. With `history`, the entry is written in the
-        same transaction (the owner's reply or cancel)."""
+        same transaction (the owner's reply or cancel); so is `also` (an
+        attempt's spend counters: counted if and only if its outcome is stored)."""
         task_id = task_id_of_run(run_id)
         if task_id is None:
             raise NotFound(f"run {run_id} not found")
@@ -167,7 +169,7 @@ class RunStore(TaskStore):
             condition += " AND #auntil = :seen_until"
         key = run_key(task_id, run_id)
         try:
-            if history is None:
+            if history is None and not also:
                 return Run.model_validate(self._update(key, expression, condition, names, values))
             update = {
                 "Update": {
@@ -179,7 +181,7 @@ class RunStore(TaskStore):
                     "ExpressionAttributeValues": values,
                 }
             }
-            self._write_recorded(update, history)
+            self._write_recorded(update, history, also)
             # A transaction returns no item: read the run back (consistently).
             return Run.model_validate(self._get(key))
         except _ConditionFailed as failed:
