@@ -1,7 +1,7 @@
 """Helpers shared by the dispatcher tests (unit and integration).
 
 - ``make_task``: a stored-shape Task built the way the service builds one
-  (``next_run_at`` from ``agentcron.service.next_run_epoch``), so tests can
+  (``next_run_at`` from ``agentcron.schedules.next_run_epoch``), so tests can
   put hundreds of tasks with realistic state straight through ``Store.create_task``.
 - ``expected_occurrences``: what the schedule engine says a task must run,
   from its first ``next_run_at`` up to a horizon (honouring ``max_runs``).
@@ -31,8 +31,7 @@ from agentcron.dispatch import Dispatcher, TickReport
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Policies, Run, RunStatus, Task, Trigger
 from agentcron.queue import RunMessage, RunQueue
-from agentcron.schedules import Schedule, ScheduleAdapter, from_epoch, next_occurrences, to_epoch
-from agentcron.service import next_run_epoch
+from agentcron.schedules import Schedule, ScheduleAdapter, from_epoch, next_occurrences, next_run_epoch, to_epoch
 from agentcron.store import Store, _plain
 from boto3.dynamodb.conditions import Key
 

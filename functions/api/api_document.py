@@ -170,7 +170,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/v1/tasks/{task_id}/enable"): Operation(
         "enableTask",
         "Resume a task",
-        "Resumes a paused task from its next occurrence; resuming an enabled task changes nothing.",
+        "Resumes a paused task from its next occurrence; resuming an enabled task changes nothing. A task its "
+        "monthly budget paused is refused (409) while this month's spend is at the budget: raise "
+        "policies.monthly_budget_usd (that resumes it) or wait for the 1st, when it resumes by itself.",
         raises=_VERSIONED,
         also=_GONE_TASK,
         links={200: _TASK_LINKS},

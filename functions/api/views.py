@@ -6,6 +6,7 @@ exactly; internal bookkeeping (owner, counters) stays out of them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from agentcron.models import (
@@ -25,7 +26,7 @@ from agentcron.models import (
 )
 from agentcron.overlap import manual_run_refusal
 from agentcron.pricing import PRICES_AS_OF, CostEstimate, estimate_cost, round_usd
-from agentcron.read_models import CostTotals, Preview, RunStatistics
+from agentcron.read_models import CostTotals, MonthBudget, Preview, RunStatistics
 from agentcron.schedules import Schedule, to_epoch
 from agentcron.tools_catalog import ToolSpec
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,6 +52,11 @@ class TaskView(View):
     schedule: Schedule
     enabled: bool
     paused_reason: str | None
+    budget_paused_until: datetime | None = Field(
+        default=None,
+        description="Set while the task's monthly budget pauses it: when it resumes by itself (the 1st of the "
+        "next month, UTC); raising policies.monthly_budget_usd resumes it at once",
+    )
     policies: Policies
     agent: AgentConfig
     notify: NotifySettings
@@ -204,6 +210,23 @@ class CostSummary(View):
     basis: str = Field(default=COST_BASIS, description="What the estimate counts and what it leaves out")
 
 
+class MonthBudgetView(View):
+    month: str = Field(description="The UTC calendar month, YYYY-MM")
+    budget_usd: float = Field(description="policies.monthly_budget_usd")
+    spent_usd: float = Field(
+        description="What the task's runs spent this month on model tokens (estimated, counted per attempt as it "
+        "ends). " + COST_EXCLUDES
+    )
+    left_usd: float
+    runs_priced: int = Field(description="Attempts this month whose model has a known price")
+    runs_unpriced: int = Field(
+        description="Attempts this month whose model has no known price: unknown cost, not counted as $0"
+    )
+    paused_until: datetime | None = Field(
+        description="Set while the budget pauses the task: when it resumes (the 1st of the next month, UTC)"
+    )
+
+
 class TaskStats(View):
     task_id: str
     window: int = Field(description="How many of the most recent runs these figures cover")
@@ -217,6 +240,9 @@ class TaskStats(View):
     cache_read_input_tokens_total: int = Field(description="Input tokens read from the prompt cache")
     cost_estimate: CostSummary
     last_failures: list[FailureSummary]
+    this_month: MonthBudgetView | None = Field(
+        default=None, description="The task's monthly budget and this month's spend; null without a budget"
+    )
 
 
 class Transcript(View):
@@ -278,7 +304,9 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_sec
         policies=task.policies,
         agent=task.agent,
         notify=task.notify,
-        next_run_at=from_epoch(task.next_run_at),
+        # (A budget-paused task keeps its resume time as next_run_at, for the Due index: not a run.)
+        next_run_at=None if task.budget_paused_until is not None else from_epoch(task.next_run_at),
+        budget_paused_until=from_epoch(task.budget_paused_until),
         next_runs=next_runs,
         webhook_secret=task.webhook_secret if reveal_secret else None,
         links=task_links(task, datetime.now(UTC)),
@@ -364,4 +392,20 @@ def stats_view(stats: RunStatistics) -> TaskStats:
             FailureSummary(run_id=f.run_id, scheduled_for=f.scheduled_for, status=f.status, error=f.error)
             for f in stats.last_failures
         ],
+        this_month=month_budget_view(stats.this_month),
+    )
+
+
+def month_budget_view(month: MonthBudget | None) -> MonthBudgetView | None:
+    if month is None:
+        return None
+    spend = month.spend
+    return MonthBudgetView(
+        month=spend.month,
+        budget_usd=round_usd(month.budget_usd),
+        spent_usd=round_usd(spend.usd),
+        left_usd=round_usd(max(Decimal(0), month.budget_usd - spend.usd)),
+        runs_priced=spend.runs_priced,
+        runs_unpriced=spend.runs_unpriced,
+        paused_until=month.paused_until,
     )

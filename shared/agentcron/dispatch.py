@@ -41,9 +41,10 @@ from agentcron.clock import utcnow
 from agentcron.errors import Conflict, NotFound, StoreUnavailable
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunAttempt, RunError, RunStatus, Task, Trigger
+from agentcron.monthly_budgets import month_of
 from agentcron.observability import logger, metrics, tracer
 from agentcron.queue import MAX_BATCH_ENTRIES, RunMessage, RunQueue
-from agentcron.schedules import from_epoch, next_occurrences, to_epoch
+from agentcron.schedules import from_epoch, next_occurrences, next_run_epoch, to_epoch
 from agentcron.store import QUEUED_GRACE_SECONDS, ClaimLost, RunsAlreadyExist, Store
 
 LOOKAHEAD_MARGIN_SECONDS = 60
@@ -379,6 +380,8 @@ class Dispatcher:
         horizon = self.horizon(now)
         current: Task | None = task
         for _ in range(MAX_CLAIMS_PER_TASK_PER_TICK):
+            if current is not None and not current.enabled and current.budget_paused_until is not None:
+                current = self._resume_budget_paused(store, current, now)
             if current is None or not current.enabled or current.deleted_at is not None:
                 break
             if current.next_run_at is None or current.next_run_at > horizon:
@@ -408,6 +411,24 @@ class Dispatcher:
                 }
             )
         return report
+
+    @staticmethod
+    def _resume_budget_paused(store: Store, task: Task, now: datetime) -> Task | None:
+        """A task its monthly budget paused is in the Due index at the 1st of the next
+        month (agentcron.monthly_budgets): from then on, resume it and claim as usual."""
+        assert task.budget_paused_until is not None
+        if task.deleted_at is not None or task.budget_paused_until > to_epoch(now):
+            return None
+        resumed = store.budget_resume(
+            task,
+            now,
+            next_run_epoch(task.schedule, now=now, anchor=task.created_at),
+            reason=f"resumed: the monthly budget renews for {month_of(now)}",
+        )
+        if resumed is not None:
+            logger.info("task resumed: its monthly budget renewed", extra={"task_id": task.id})
+            metrics.add_metric(name="TasksBudgetResumed", unit=MetricUnit.Count, value=1)
+        return resumed
 
     @staticmethod
     def _commit(store: Store, task: Task, plan: ClaimPlan) -> None:

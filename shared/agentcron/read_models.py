@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from agentcron.models import Run, RunError, RunStatus
+from agentcron.monthly_budgets import MonthSpend
 from agentcron.pricing import estimate_cost, price_entry
 
 
@@ -29,6 +30,15 @@ class CostTotals:
     runs_priced: int
     runs_unpriced: int
     pricing: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class MonthBudget:
+    """A task's monthly budget and what its month has spent (agentcron.monthly_budgets)."""
+
+    budget_usd: Decimal
+    spend: MonthSpend
+    paused_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class RunStatistics:
     cache_read_input_tokens_total: int
     cost: CostTotals
     last_failures: list[Failure] = field(default_factory=list)
+    this_month: MonthBudget | None = None
 
 
 def run_statistics(task_id: str, runs: list[Run]) -> RunStatistics:

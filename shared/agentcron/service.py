@@ -8,8 +8,9 @@ history entry in the same transaction (agentcron.history)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,6 +26,7 @@ from agentcron.models import (
     CANCELLABLE_STATUSES,
     QUESTION_FIELDS,
     AgentConfig,
+    Policies,
     PreviewRequest,
     Run,
     RunStatus,
@@ -34,13 +36,15 @@ from agentcron.models import (
     Trigger,
     reply_problem,
 )
+from agentcron.monthly_budgets import MonthSpend, month_of, next_month_start, task_limit
 from agentcron.observability import logger
 from agentcron.overlap import manual_run_refusal
 from agentcron.queue import RunMessage, RunQueue
-from agentcron.read_models import Preview, RunStatistics, run_statistics
+from agentcron.read_models import MonthBudget, Preview, RunStatistics, run_statistics
 from agentcron.reports.formats import RunReport, report_filename
-from agentcron.schedules import Schedule, describe, from_epoch, next_occurrence, next_occurrences, to_epoch
+from agentcron.schedules import Schedule, describe, from_epoch, next_occurrences, next_run_epoch, to_epoch
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store
+from agentcron.store.spend import task_spend_key
 
 STATS_WINDOW = 100
 NEXT_RUNS_SHOWN = 5
@@ -48,14 +52,17 @@ NEXT_RUNS_SHOWN = 5
 MAX_WAITING_PAGES = 10
 
 
+# What resuming a task writes: a budget's pause is over too, and its failure streak starts again.
+RESUMED_FIELDS: dict[str, Any] = {
+    "enabled": True,
+    "paused_reason": None,
+    "budget_paused_until": None,
+    "consecutive_failures": 0,
+}
+
+
 def new_webhook_secret() -> str:
     return webhook_signatures.new_secret()
-
-
-def next_run_epoch(schedule: Schedule, *, now: datetime, anchor: datetime) -> int | None:
-    """The first occurrence at or after `now` (a once-task due this very second still runs)."""
-    occurrence = next_occurrence(schedule, now - timedelta(seconds=1), anchor=anchor)
-    return None if occurrence is None else to_epoch(occurrence)
 
 
 @dataclass
@@ -203,13 +210,20 @@ class Service:
         next_run: int | Keep | None = KEEP
         if patch.schedule is not None and current.enabled:
             next_run = next_run_epoch(patch.schedule, now=now, anchor=current.created_at)
+        shown_fields = set(patch.model_fields_set)
+        if patch.policies is not None and self._budget_lifted(current, patch.policies, now):
+            # Raising the budget that paused the task resumes it, in the same write.
+            changes.update(RESUMED_FIELDS)
+            shown_fields |= {"enabled", "paused_reason"}
+            schedule = patch.schedule or current.schedule
+            next_run = next_run_epoch(schedule, now=now, anchor=current.created_at)
         # The patch's own fields (never the webhook secret it may mint), as they were and will be.
         edited = new_entry(
             task_id,
             HistoryAction.UPDATED,
             at=now,
             actor=actor,
-            changes=field_changes(current.model_dump(mode="json"), changes, patch.model_fields_set),
+            changes=field_changes(current.model_dump(mode="json"), changes, shown_fields),
         )
         try:
             # Always conditional on the version we read: the new next_run_at (and the
@@ -255,6 +269,7 @@ class Service:
         if current.enabled:
             return current
         now = self.clock()
+        self._refuse_spent_month(current, now)
         changes = {"enabled": True, "paused_reason": None}
         entry = new_entry(
             task_id,
@@ -266,7 +281,7 @@ class Service:
         enabled = self.store.update_task(
             owner,
             task_id,
-            {**changes, "consecutive_failures": 0},
+            RESUMED_FIELDS,
             expected_version=current.version,
             now=now,
             next_run_at=next_run_epoch(current.schedule, now=now, anchor=current.created_at),
@@ -291,13 +306,36 @@ class Service:
         disabled = self.store.update_task(
             owner,
             task_id,
-            changes,
+            # The owner's pause replaces a budget's: it lasts until they resume it.
+            {**changes, "budget_paused_until": None},
             expected_version=current.version,
             now=now,
             next_run_at=None,
             history=entry,
         )
         return self._task_changed(disabled)
+
+    # ---- monthly budgets (agentcron.monthly_budgets) -------------------------
+
+    def month_spend(self, task: Task, now: datetime) -> MonthSpend:
+        month = month_of(now)
+        return self.store.month_spend(task_spend_key(task.id, month), month)
+
+    def _refuse_spent_month(self, task: Task, now: datetime) -> None:
+        """Resuming a task whose month is spent would only skip its next run: say what to do."""
+        limit = task_limit(task.policies.monthly_budget_usd, task.policies.unpriced_model, self.month_spend(task, now))
+        if limit is not None and limit.spent:
+            raise Conflict(
+                f"task {task.id} cannot be resumed: {limit.reached_reason()}; raise policies.monthly_budget_usd, "
+                f"or it resumes by itself on {next_month_start(now).date().isoformat()}"
+            )
+
+    def _budget_lifted(self, task: Task, policies: Policies, now: datetime) -> bool:
+        """Whether an edit to a task its budget paused leaves this month's spend under the budget."""
+        if task.enabled or task.budget_paused_until is None:
+            return False
+        limit = task_limit(policies.monthly_budget_usd, policies.unpriced_model, self.month_spend(task, now))
+        return limit is None or not limit.spent
 
     def due_tasks(self, owner: str, within_seconds: int | None = None) -> list[Task]:
         """The owner's tasks that will start within the window (default: one tick),
@@ -512,7 +550,16 @@ class Service:
 
     def stats(self, owner: str, task_id: str) -> RunStatistics:
         runs = self.store.list_task_runs(owner, task_id, limit=STATS_WINDOW, cursor=None, status=None).items
-        return run_statistics(task_id, runs)
+        statistics = run_statistics(task_id, runs)
+        task = self.store.get_task(owner, task_id, include_deleted=True)
+        if task.policies.monthly_budget_usd is None:
+            return statistics
+        month = MonthBudget(
+            budget_usd=Decimal(str(task.policies.monthly_budget_usd)),
+            spend=self.month_spend(task, self.clock()),
+            paused_until=from_epoch(task.budget_paused_until) if task.budget_paused_until is not None else None,
+        )
+        return replace(statistics, this_month=month)
 
     # ---- helpers -------------------------------------------------------
 

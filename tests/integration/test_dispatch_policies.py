@@ -21,8 +21,8 @@ from agentcron.history import Actor
 from agentcron.ids import scheduled_run_id
 from agentcron.models import Run, RunStatus, TaskPatch
 from agentcron.queue import RunMessage, RunQueue
-from agentcron.schedules import ScheduleAdapter, from_epoch, to_epoch
-from agentcron.service import Service, next_run_epoch
+from agentcron.schedules import ScheduleAdapter, from_epoch, next_run_epoch, to_epoch
+from agentcron.service import Service
 from agentcron.store import QUEUED_GRACE_SECONDS, Store, shard_of
 
 from tests.integration.conftest import ApiClient

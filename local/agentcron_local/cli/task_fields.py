@@ -119,9 +119,16 @@ SECTION_FLAGS = (
     ),
     SectionFlag(
         "policies",
+        "monthly_budget_usd",
+        "--monthly-budget",
+        "the most the task's runs may spend on model tokens per month (UTC), in USD; the task pauses there",
+        {"type": float, "metavar": "USD"},
+    ),
+    SectionFlag(
+        "policies",
         "unpriced_model",
         "--unpriced-model",
-        "with --max-cost, a model without a known price: refuse the run or allow it unchecked",
+        "with --max-cost or --monthly-budget, a model without a known price: refuse the run or allow it unchecked",
         {"choices": ("refuse", "allow")},
     ),
     SectionFlag(

@@ -36,7 +36,7 @@ lost, a repeated hour runs once"):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Final, get_args
 
 from pydantic import AfterValidator, Field, TypeAdapter, WithJsonSchema
@@ -77,6 +77,7 @@ __all__ = [
     "from_epoch",
     "next_occurrence",
     "next_occurrences",
+    "next_run_epoch",
     "to_epoch",
 ]
 
@@ -108,6 +109,12 @@ def next_occurrence(schedule: Schedule, after: datetime, *, anchor: datetime | N
     """The first occurrence strictly after `after`, or None when there is none."""
     found = next_occurrences(schedule, after, 1, anchor=anchor)
     return found[0] if found else None
+
+
+def next_run_epoch(schedule: Schedule, *, now: datetime, anchor: datetime) -> int | None:
+    """The first occurrence at or after `now` (a once-task due this very second still runs)."""
+    occurrence = next_occurrence(schedule, now - timedelta(seconds=1), anchor=anchor)
+    return None if occurrence is None else to_epoch(occurrence)
 
 
 def next_occurrences(
