@@ -232,6 +232,12 @@ def test_parameters(sam: dict[str, Any]) -> None:
     assert p["LogRetentionDays"]["Default"] == 30
     # Above the largest policies.max_attempts (10): each retry is one receive.
     assert p["MaxReceiveCount"]["Default"] == 15
+    # No account cap unless the operator sets one; only the runner reads it.
+    assert p["AccountMonthlyBudgetUsd"]["Default"] == 0
+    assert function_environment(sam, "RunnerFunction")["ACCOUNT_MONTHLY_BUDGET_USD"] == {
+        "Ref": "AccountMonthlyBudgetUsd"
+    }
+    assert "ACCOUNT_MONTHLY_BUDGET_USD" not in function_environment(sam, "ApiFunction")
 
 
 # ------------------------------------------------------------------------------- events
@@ -423,6 +429,11 @@ def test_artifacts_bucket(resources: dict[str, Any]) -> None:
     assert all(rule["Status"] == "Enabled" for rule in rules)
     assert any(r.get("Prefix") == "transcripts/" and r.get("ExpirationInDays") == 365 for r in rules)
     assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 7 for r in rules)
+    # The web app follows the report's 307 to a presigned URL: a cross-origin GET, read-only.
+    (cors,) = p["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["GET"]
+    assert cors["AllowedHeaders"] == ["x-agentcron-client"]
+    assert "Content-Disposition" in cors["ExposedHeaders"]
 
     (policy,) = [
         r["Properties"]
