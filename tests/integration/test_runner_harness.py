@@ -111,11 +111,13 @@ class Runner:
         """One receive and one runner invocation, as the event source mapping does."""
         return self.poller.poll_once(self.sqs)
 
-    def pump(self, run_id: str, until: frozenset[str] = SETTLED, timeout: float = 20) -> dict[str, Any]:
+    def pump(
+        self, run_id: str, until: frozenset[str] = SETTLED, timeout: float = 20, *, user: str = "alice"
+    ) -> dict[str, Any]:
         """Feed the runner until the run reaches one of `until`; returns it."""
         deadline = time.monotonic() + timeout
         while True:
-            run = self.get_run(run_id)
+            run = self.get_run(run_id, user=user)
             if run["status"] in until:
                 return run
             assert time.monotonic() < deadline, f"run {run_id} still {run['status']} after {timeout}s: {run}"
