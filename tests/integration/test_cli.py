@@ -188,7 +188,8 @@ def test_every_agent_policy_and_webhook_flag_reaches_the_api(agentcron: Agentcro
         "tasks", "create", "--name", "all fields", "--prompt", "p", "--every", "1h", "--model", "claude-haiku-4-5",
         "--max-turns", "4", "--max-tokens", "1000", "--overlap", "allow", "--misfire", "skip", "--misfire-grace", "90s",
         "--catch-up-max", "2", "--max-attempts", "1", "--run-timeout", "2m", "--auto-pause-after", "3",
-        "--max-runs", "7", "--max-cost", "0.5", "--unpriced-model", "allow", "--deny-tool", "web_fetch",
+        "--max-runs", "7", "--max-cost", "0.5", "--monthly-budget", "20", "--unpriced-model", "allow",
+            "--deny-tool", "web_fetch",
         "--webhook", "https://hooks.example.com/agentcron", "--notify-when", "on_change", "--json",
     )  # fmt: skip
     assert created.code == 0, created.err
@@ -208,6 +209,7 @@ def test_every_agent_policy_and_webhook_flag_reaches_the_api(agentcron: Agentcro
         "auto_pause_after_failures": 3,
         "max_runs": 7,
         "max_cost_usd": 0.5,
+        "monthly_budget_usd": 20.0,
         "unpriced_model": "allow",
     }
     assert task["agent"]["disallowed_tools"] == ["web_fetch"]
