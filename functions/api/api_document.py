@@ -57,6 +57,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "api-keys", "description": "Long-lived keys for scripts and the CLI: `Authorization: Bearer ak_…`."},
     {"name": "schedules", "description": "Try a schedule before saving it."},
     {"name": "tools", "description": "The tools an agent may be given."},
+    {"name": "templates", "description": "Ready-made tasks to start from."},
     {"name": "meta", "description": "Health of the service."},
     {"name": "connectors", "description": "Your MCP servers, whose tools your tasks' agents may use."},
 ]
@@ -140,6 +141,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Tasks that will start within the window (default: one dispatcher tick), "
         "including those whose run is already claimed and queued.",
         raises=(errors.BadRequest, errors.NotFound),
+    ),
+    ("post", "/v1/tasks/execute-due"): Operation(
+        "executeDueTasks",
+        "Run every task that is due now",
+        "For an external cron: claims and queues each of your tasks' occurrences that are due now, through "
+        "the same conditional claim as the dispatcher, so an occurrence the schedule already claimed (or claims "
+        "at the same moment) is never started twice. Answers the runs it started and the due runs that were "
+        "queued already.",
+        raises=(errors.NotFound, errors.QueueUnavailable, errors.BadRequest),
     ),
     ("get", "/v1/tasks/{task_id}"): Operation(
         "getTask",
@@ -334,6 +344,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "List tools",
         "The tools an agent may be given: built in, Anthropic's server tools, and your connectors' tools as "
         "their last test listed them (give those through agent.connectors).",
+        raises=(errors.BadRequest,),
+    ),
+    ("get", "/v1/templates"): Operation(
+        "listTemplates",
+        "List task templates",
+        "Ready-made tasks: the five reflection tasks (daily self-reflection, weekly goal assessment, memory "
+        "consolidation, capability exploration, emotional check-in), a daily digest, a website change watcher "
+        'and an inbox watcher. Create one with POST /v1/tasks {"template": id, ...your overrides}.',
         raises=(errors.BadRequest,),
     ),
     ("get", "/v1/health"): Operation(

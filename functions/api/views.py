@@ -74,6 +74,7 @@ class TaskView(View):
     conversation_id: str | None = Field(
         default=None, description="The conversation it was created in: its runs report there"
     )
+    template: str | None = Field(default=None, description="The template it was created from (GET /v1/templates)")
     created_at: datetime
     updated_at: datetime
     webhook_secret: str | None = Field(
@@ -245,6 +246,14 @@ class TaskStats(View):
     )
 
 
+class DueExecutionView(View):
+    started: list[RunView] = Field(description="The runs this call claimed and queued: every occurrence due now")
+    already_queued: list[RunView] = Field(
+        description="Due runs that were queued already (claimed ahead by the schedule, or waiting for a retry): "
+        "they start without this call"
+    )
+
+
 class Transcript(View):
     run_id: str
     messages: list[dict[str, Any]] = Field(description="The Messages API conversation, as sent and received")
@@ -294,6 +303,7 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_sec
             "conversation_id",
             "output_schema",
             "report",
+            "template",
             "created_at",
             "updated_at",
         }

@@ -363,21 +363,24 @@ class Dispatcher:
                 report.errors += 1
         return report
 
-    def claim_task(self, task: Task, now: datetime) -> TickReport:
+    def claim_task(self, task: Task, now: datetime, *, due_only: bool = False) -> TickReport:
         """Claim every occurrence of `task` inside the horizon and queue the runs
-        (the API's near-term claim: its messages are sent before this returns)."""
+        (the API's near-term claim: its messages are sent before this returns).
+        `due_only`: only what is due already (POST /v1/tasks/execute-due)."""
         with self._stores.lease() as store:
             outbox = self._outbox(now)
             try:
-                report = self._claim_task(task, now, store, outbox)
+                report = self._claim_task(task, now, store, outbox, horizon=to_epoch(now) if due_only else None)
             finally:
                 outbox.flush()
             report.unsent += outbox.unsent
         return report
 
-    def _claim_task(self, task: Task, now: datetime, store: Store, outbox: Outbox) -> TickReport:
+    def _claim_task(
+        self, task: Task, now: datetime, store: Store, outbox: Outbox, *, horizon: int | None = None
+    ) -> TickReport:
         report = TickReport()
-        horizon = self.horizon(now)
+        horizon = self.horizon(now) if horizon is None else horizon
         current: Task | None = task
         for _ in range(MAX_CLAIMS_PER_TASK_PER_TICK):
             if current is not None and not current.enabled and current.budget_paused_until is not None:

@@ -19,12 +19,15 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from agentcron.guarded_http import is_local_loopback_url
 from agentcron.ids import CONNECTOR_ID_RE
 from agentcron.schedules import Schedule
+from agentcron.task_templates import TEMPLATE_IDS, from_template, template_named
 from agentcron.tools_catalog import TOOL_NAMES
 
 MAX_PROMPT_CHARS = 50_000
@@ -252,7 +255,39 @@ class ReportSettings(StrictInput):
     )
 
 
+def _known_template(value: str) -> str:
+    if template_named(value) is None:
+        raise ValueError(f"must be one of {', '.join(TEMPLATE_IDS)} (GET /v1/templates)")
+    return value
+
+
+TemplateId = Annotated[
+    str,
+    AfterValidator(_known_template),
+    WithJsonSchema(
+        {"type": "string", "enum": list(TEMPLATE_IDS), "description": "A template's id (GET /v1/templates)"}
+    ),
+]
+# Without a template these make a task; with one, its defaults stand in for any left out.
+_FIELDS_A_TEMPLATE_GIVES = ("name", "prompt", "schedule")
+
+
+def _template_or_fields(schema: dict[str, Any]) -> None:
+    """The document says what validation does: name, prompt and schedule, or a template."""
+    required = [field for field in schema.pop("required", []) if field not in _FIELDS_A_TEMPLATE_GIVES]
+    if required:
+        schema["required"] = required
+    schema["anyOf"] = [{"required": list(_FIELDS_A_TEMPLATE_GIVES)}, {"required": ["template"]}]
+
+
 class TaskCreate(StrictInput):
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_PROMPT_CHARS, json_schema_extra=_template_or_fields)
+
+    template: TemplateId | None = Field(
+        default=None,
+        description="Start from a ready-made task (GET /v1/templates): its fields are the defaults, the "
+        "request's win (key by key inside agent, policies, notify and variables)",
+    )
     name: Name
     description: Description = ""
     prompt: Prompt
@@ -265,6 +300,16 @@ class TaskCreate(StrictInput):
     tags: Tags = Field(default_factory=list)
     output_schema: OutputSchema | None = None
     report: ReportSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_template(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("template"), str):
+            template = template_named(data["template"])
+            if template is not None:
+                given = {name: value for name, value in data.items() if name != "template"}
+                return {**from_template(template, given), "template": template.id}
+        return data
 
 
 class TaskPatch(StrictInput):
@@ -360,6 +405,8 @@ class Task(StoredModel):
     tags: list[str] = Field(default_factory=list)
     output_schema: dict[str, Any] | None = None
     report: ReportSettings | None = None
+    # The template it was created from (agentcron.task_templates), if any.
+    template: str | None = None
     version: int = 1
     next_run_at: int | None = None
     last_run: RunSummary | None = None

@@ -65,6 +65,14 @@ def new_webhook_secret() -> str:
     return webhook_signatures.new_secret()
 
 
+@dataclass(frozen=True)
+class DueExecution:
+    """What POST /v1/tasks/execute-due did: runs it claimed now, and due runs already queued."""
+
+    started: list[Run]
+    already_queued: list[Run]
+
+
 @dataclass
 class Service:
     store: Store
@@ -362,6 +370,26 @@ class Service:
             due_at[run.task_id] = epoch
         shown = [tasks[task_id].model_copy(update={"next_run_at": epoch}) for task_id, epoch in due_at.items()]
         return sorted(shown, key=lambda t: (t.next_run_at or 0, t.id))
+
+    def execute_due(self, owner: str) -> DueExecution:
+        """Start every task of the owner that is due now, for an external cron (POST
+        /v1/tasks/execute-due): through the dispatcher's claim, so an occurrence the
+        schedule claimed (or claims at the same moment) is never started twice."""
+        now = self.clock()
+        if self.dispatcher is None:
+            raise QueueUnavailable("this API has no dispatcher to claim runs with")
+        started: list[Run] = []
+        for task in self._all_tasks(owner):
+            if task.enabled and task.next_run_at is not None and task.next_run_at <= to_epoch(now):
+                started += self.dispatcher.claim_task(task, now, due_only=True).claimed
+        started_ids = {run.id for run in started}
+        # Claimed ahead by the schedule and waiting for their second (or a retry): already on their way.
+        waiting = [
+            run
+            for run in self._waiting_runs(owner, now)
+            if run.id not in started_ids and to_epoch(run.scheduled_for) <= to_epoch(now)
+        ]
+        return DueExecution(started=started, already_queued=waiting)
 
     def _waiting_runs(self, owner: str, now: datetime) -> Iterator[Run]:
         """The owner's QUEUED runs of the last day (older ones are recovery's business)."""

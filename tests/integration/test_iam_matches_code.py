@@ -118,6 +118,8 @@ def test_api_role_is_exactly_what_the_api_calls(
     api.get(f"/v1/tasks/{task['id']}/stats")
     assert api.get(f"/v1/tasks/{task['id']}/history").json["items"], "edits are recorded"
     api.get("/v1/tasks/due")
+    assert api.post("/v1/tasks/execute-due").status == 200
+    assert api.get("/v1/templates").json["items"]
     with recorder.paused():  # the runner's doing, not the API's
         key = Transcripts(aws_env["ARTIFACTS_BUCKET"]).save(task["id"], run["id"], [], Usage())
         report = Reports(aws_env["ARTIFACTS_BUCKET"]).save(task["id"], run["id"], "markdown", b"# report")

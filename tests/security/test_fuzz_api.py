@@ -93,6 +93,8 @@ OPERATIONS: list[tuple[str, str]] = [
     ("DELETE", "/v1/api-keys/{key_id}"),
     ("POST", "/v1/schedules/preview"),
     ("GET", "/v1/tools"),
+    ("GET", "/v1/templates"),
+    ("POST", "/v1/tasks/execute-due"),
     ("GET", "/v1/health"),
 ]
 
@@ -253,7 +255,7 @@ def _strategies(target: FuzzTarget, method: str, path: str, mode: GenerationMode
 
 
 # Operations that take no input at all: there is nothing to make invalid.
-NO_INPUT = {("GET", "/v1/tools"), ("GET", "/v1/health")}
+NO_INPUT = {("GET", "/v1/tools"), ("GET", "/v1/templates"), ("POST", "/v1/tasks/execute-due"), ("GET", "/v1/health")}
 FUZZ_CASES = [
     pytest.param(method, path, mode, id=f"{method}-{path}-{mode.value}")
     for method, path in OPERATIONS

@@ -36,6 +36,7 @@ DOMAIN = {
     "read_models",
     "schedules",
     "structured_results",
+    "task_templates",
     "tools_catalog",
 }
 CORE = {

@@ -10,7 +10,7 @@ from agentcron.schedules import KindName
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from views import TaskPage, TaskStats, TaskView, stats_view, task_view
+from views import DueExecutionView, TaskPage, TaskStats, TaskView, run_view, stats_view, task_view
 
 from routes.params import (
     Cursor,
@@ -56,6 +56,15 @@ def due_tasks(
     within: Annotated[int | None, Query(ge=0, le=86_400, description="Window in seconds (default: one tick)")] = None,
 ) -> TaskPage:
     return TaskPage(items=[task_view(t) for t in service().due_tasks(owner(router), within)], next_cursor=None)
+
+
+@router.post("/v1/tasks/execute-due", tags=["tasks"])
+def execute_due() -> DueExecutionView:
+    done = service().execute_due(owner(router))
+    return DueExecutionView(
+        started=[run_view(run) for run in done.started],
+        already_queued=[run_view(run) for run in done.already_queued],
+    )
 
 
 @router.get("/v1/tasks/<task_id>", tags=["tasks"])

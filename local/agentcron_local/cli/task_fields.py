@@ -266,6 +266,9 @@ def create_body(args: argparse.Namespace) -> dict[str, Any]:
     schedule = schedule_from_args(args, body.get("schedule"))
     if schedule is not None:
         body["schedule"] = schedule
+    if getattr(args, "template", None):
+        # The template gives what is left out (the API merges): nothing is missing.
+        return {"template": args.template, **body}
     missing = [
         flag
         for key, flag in (("name", "--name"), ("prompt", "--prompt"), ("schedule", "a schedule"))

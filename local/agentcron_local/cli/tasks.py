@@ -13,7 +13,14 @@ from agentcron_local.cli.runs import watch
 from agentcron_local.cli.schedule import SCHEDULE_KINDS
 from agentcron_local.cli.task_fields import add_task_fields, create_body, update_body
 from agentcron_local.cli.values import parse_var
-from agentcron_local.cli.views import HISTORY_COLUMNS, TASK_COLUMNS, render_run, render_stats, render_task
+from agentcron_local.cli.views import (
+    HISTORY_COLUMNS,
+    TASK_COLUMNS,
+    render_due_execution,
+    render_run,
+    render_stats,
+    render_task,
+)
 from agentcron_local.client import EXIT_OK, EXIT_USAGE, ApiError, CliError, segment
 
 
@@ -34,6 +41,19 @@ def tasks_create(ctx: Ctx) -> int:
     answer = ctx.client.request("POST", "/v1/tasks", body=create_body(ctx.args), headers=_idempotency(ctx.args))
     _replayed_note(answer.headers, "created this task")
     ctx.show(answer.body, render_task)
+    return EXIT_OK
+
+
+def tasks_execute_due(ctx: Ctx) -> int:
+    """For an external cron: start every task due now (never one the schedule already started)."""
+    done = ctx.client.request("POST", "/v1/tasks/execute-due").body
+    if ctx.json:
+        ctx.emit(done)
+    elif ctx.quiet:
+        for run in done["started"]:
+            echo(run["id"])
+    else:
+        echo(render_due_execution(done))
     return EXIT_OK
 
 
@@ -132,6 +152,9 @@ def tasks_run(ctx: Ctx) -> int:
 
 
 def _create_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--template", metavar="ID", help="start from a ready-made task (agentcron templates list); flags override it"
+    )
     add_task_fields(parser, update=False)
     parser.add_argument("--disabled", action="store_true", help="create it paused")
     parser.add_argument("--idempotency-key", metavar="KEY", help="a retry with the same key returns the same task")
@@ -189,6 +212,7 @@ group(
     (
         Action("create", tasks_create, "create a task", configure=_create_args, epilog=CREATE_EXAMPLE),
         Action("list", tasks_list, "list your tasks, newest first", configure=_list_args),
+        Action("execute-due", tasks_execute_due, "start every task that is due now (for an external cron)"),
         Action("get", tasks_get, "show a task and its next run times", positional=TASK),
         Action(
             "stats",

@@ -278,6 +278,17 @@ def render_stats(stats: Mapping[str, Any]) -> str:
     )
 
 
+def render_due_execution(done: Mapping[str, Any]) -> str:
+    """POST /v1/tasks/execute-due's answer: what it started, and what was on its way already."""
+    started, waiting = done.get("started") or [], done.get("already_queued") or []
+    lines = [f"started {len(started)} run(s)" + (":" if started else "")]
+    lines += [f"  {run['id']}  {run['task_id']}  due {run['scheduled_for']}" for run in started]
+    if waiting:
+        lines.append(f"{len(waiting)} due run(s) were queued already:")
+        lines += [f"  {run['id']}  {run['task_id']}  due {run['scheduled_for']}" for run in waiting]
+    return "\n".join(lines)
+
+
 def render_run(run: Mapping[str, Any]) -> str:
     usage = run.get("usage") or {}
     error = run.get("error") or {}
