@@ -12,7 +12,16 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
-from agentcron_local.cli import api_keys, connectors, conversations, local, runs, schedule, tasks  # noqa: F401 - each registers its commands
+from agentcron_local.cli import (  # noqa: F401 - each registers its commands
+    api_keys,
+    apply,
+    connectors,
+    conversations,
+    local,
+    runs,
+    schedule,
+    tasks,
+)
 from agentcron_local.cli.context import output_format
 from agentcron_local.cli.output import STREAMS, emit, error_document, report
 from agentcron_local.cli.registry import COMMANDS, Runner, add_connection_options
