@@ -3,7 +3,9 @@ of test_cli). Each test is its own user, so --prune only ever sees that test's t
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import textwrap
 import uuid
 from pathlib import Path
@@ -304,3 +306,19 @@ def test_an_api_refusal_says_which_file_and_what_was_done(agentcron: Agentcron, 
     assert '"b second" (' in refused.err and "not applied" in refused.err
     assert "applied before it:" in refused.err and 'created    "a first"' in refused.err
     assert set(your_tasks(agentcron, user)) == {"a first"}
+
+
+def test_a_webhook_set_by_a_file_shows_its_signing_secret_once(
+    agentcron: Agentcron, user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = {"name": "hooked", "prompt": "p", "schedule": {"type": "manual"}}
+    given["notify"] = {"webhook_url": "https://hooks.example.com/in", "when": "on_failure"}
+    monkeypatch.setattr("sys.stdin", io.StringIO(yaml.safe_dump(given)))
+    applied = agentcron("apply", "-f", "-", user=user)
+    assert applied.code == 0, applied.err
+    [secret_line] = [line for line in applied.lines if "webhook secret" in line]
+    assert re.search(r"shown once; give it to the receiver\): whsec_\S+$", secret_line)
+    monkeypatch.setattr("sys.stdin", io.StringIO(yaml.safe_dump(given)))
+    again = agentcron("apply", "-f", "-", "--json", user=user)
+    assert again.code == 0 and [item["name"] for item in again.json["unchanged"]] == ["hooked"]
+    assert "webhook_secret" not in again.out, "only the write that set it shows it"
