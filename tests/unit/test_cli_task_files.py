@@ -120,3 +120,18 @@ def test_the_defaults_are_no_change_and_enabled_only_when_the_file_says_it(tmp_p
     [step] = make_plan(read_tasks([str(path)]), [paused], prune=True).steps
     assert step.action == "change" and step.enable is True and step.patch == {}
     assert step.changes == [FieldChange("enabled", False, True)]
+
+
+def test_a_webhook_to_the_local_stacks_inbox_is_left_for_the_api_to_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI does not know which loopback port the local stack's inbox has: the API does.
+    from agentcron.guarded_http.local import LOCAL_LOOPBACK_PORTS_ENV
+
+    monkeypatch.delenv(LOCAL_LOOPBACK_PORTS_ENV, raising=False)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(task("t", notify={"webhook_url": "http://127.0.0.1:3001/hooks/t"})))
+    [read] = read_tasks([str(path)])
+    assert str(read.task.notify.webhook_url) == "http://127.0.0.1:3001/hooks/t"
+    path.write_text(json.dumps(task("t", notify={"webhook_url": "http://hooks.example.com/t"})))
+    assert problems([path]) == [f'{path} ("t"): notify.webhook_url: webhook_url must use https']

@@ -22,24 +22,45 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from agentcron.models import TaskCreate
+from agentcron.models import Notify, TaskCreate
 from agentcron.schedules import SCHEDULE_KINDS
-from pydantic import TypeAdapter, ValidationError
+from pydantic import AnyHttpUrl, Field, TypeAdapter, ValidationError, field_validator
 
 from agentcron_local.client import EXIT_USAGE, CliError
 
 FILE_SUFFIXES = (".yaml", ".yml", ".json")
-TASK_FIELDS = tuple(TaskCreate.model_fields)
 STDIN = "-"
+LOOPBACK_HOST = "127.0.0.1"
+
+
+class FileNotify(Notify):
+    """``notify`` as a file is checked here: https, or plain http to 127.0.0.1 for the local
+    stack's webhook inbox. The API's own rule (``Notify``, replaced here by a validator of the same
+    name) allows only the loopback ports its stack opened, which only it knows: it checks the port."""
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_only(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and value.scheme != "https" and value.host != LOOPBACK_HOST:
+            raise ValueError("webhook_url must use https")
+        return value
+
+
+class FileTaskBody(TaskCreate):
+    """A task file's task: the API's ``TaskCreate``, its webhook checked as far as a client can."""
+
+    notify: FileNotify = Field(default_factory=FileNotify)
+
+
+TASK_FIELDS = tuple(FileTaskBody.model_fields)
 
 
 @dataclass(frozen=True)
 class FileTask:
-    """One task of a file, checked: ``given`` is what the file says, ``task`` with the defaults."""
+    """One task of a file, checked (``task`` knows which fields the file gave: ``model_fields_set``)."""
 
     where: str  # "tasks.yaml", or "tasks.yaml: task 2" when the file holds several
-    given: Mapping[str, Any]
-    task: TaskCreate
+    task: FileTaskBody
 
     @property
     def name(self) -> str:
@@ -150,7 +171,7 @@ def read_tasks(paths: Sequence[str]) -> list[FileTask]:
                 problems.append(f"{where}: a task must be a mapping of its fields")
                 continue
             try:
-                tasks.append(FileTask(where=where, given=entry, task=TaskCreate.model_validate(entry)))
+                tasks.append(FileTask(where=where, task=FileTaskBody.model_validate(entry)))
             except ValidationError as exc:
                 name = entry.get("name")
                 named = f" ({json.dumps(name, ensure_ascii=False)})" if isinstance(name, str) else ""
@@ -182,7 +203,7 @@ def file_document(task: Mapping[str, Any]) -> dict[str, Any]:
     version, links, times or secrets), and of those only what differs from the defaults."""
     fields = {name: task[name] for name in TASK_FIELDS if name in task}
     try:
-        return TaskCreate.model_validate(fields).model_dump(mode="json", exclude_defaults=True)
+        return FileTaskBody.model_validate(fields).model_dump(mode="json", exclude_defaults=True)
     except ValidationError:
         # Stored before a rule it now breaks (the API keeps what it once accepted): as it is.
         return fields
@@ -237,7 +258,7 @@ class Plan:
 
 @cache
 def _adapter(name: str) -> TypeAdapter[Any]:
-    info = TaskCreate.model_fields[name]
+    info = FileTaskBody.model_fields[name]
     return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
 
 
