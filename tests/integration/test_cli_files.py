@@ -292,6 +292,8 @@ def test_two_of_your_tasks_with_a_files_name_are_refused(agentcron: Agentcron, u
         assert "several of your tasks have a name the files use" in refused.err
         assert f'"Ad hoc" ({files / "weekly.yml"}: task 2): your tasks {ids[0]}, {ids[1]}' in refused.err
     assert set(your_tasks(agentcron, user)) == {"Ad hoc"}, "nothing was created"
+    which = agentcron("get", "Ad hoc", user=user)
+    assert which.code == 2 and set(ids) <= set(re.findall(r"task_\w+", which.err)) and "by its id" in which.err
 
 
 def test_an_api_refusal_says_which_file_and_what_was_done(agentcron: Agentcron, user: str, tmp_path: Path) -> None:

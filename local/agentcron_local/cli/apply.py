@@ -41,8 +41,8 @@ changed only when a file says it (a task paused by its failures, its budget or -
 DIFF_EPILOG = (
     FILES_EPILOG
     + """
-exit codes: 0 nothing would change, 1 something would (as `terraform plan -detailed-exitcode`),
-2 a file is not valid (or names a task twice); 3-5 as for every command (agentcron --help).
+exit codes: 0 nothing would change, 1 something would (as `kubectl diff`; a script can apply only
+then), 2 a file is not valid (or names a task twice); 3-5 as for every command (agentcron --help).
 """
 )
 
