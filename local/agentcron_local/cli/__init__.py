@@ -3,7 +3,8 @@
 
 By command group, each in its module: ``tasks``, ``runs``, ``schedule``, ``conversations`` (API
 groups declared as tables of actions, registry.py; ``conversations`` also has ``chat``) and
-``local`` (local, token, invoke, completion); shared parts: ``context`` (a running API command),
+``local`` (local, token, invoke, completion), ``apply`` (apply, diff, get: tasks as files, read,
+checked and planned in ``task_files``); shared parts: ``context`` (a running API command),
 ``output`` (documents, tables, colour, spinner, errors), ``views`` (how resources are shown;
 ``thread``: conversations and their messages), ``values`` (flag values), ``task_fields`` (task
 bodies).

@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, NoReturn
 
 from agentcron_local.cli import (  # noqa: F401 - each registers its commands
     api_keys,
+    apply,
     connectors,
     conversations,
     local,
@@ -58,7 +59,8 @@ colour only on a terminal, never with $NO_COLOR. Shell completion: agentcron com
 exit codes:
   {EXIT_OK}  ok
   {EXIT_API}  the API refused the request (4xx): its detail and each field error are printed
-  {EXIT_USAGE}  usage error (bad arguments)
+     `diff`: applying the files would change something (0: nothing would)
+  {EXIT_USAGE}  usage error (bad arguments); `apply`/`diff`: a task file is not valid (each problem is printed)
   {EXIT_UNREACHABLE}  cannot reach the API (is `agentcron local` running?)
   {EXIT_AUTH}  not authenticated or not allowed (401/403): get a token with `agentcron token`
   {EXIT_SERVER}  the API failed (5xx); `invoke`: the handler raised

@@ -60,12 +60,25 @@ def emit(document: Any, *, format: str = "json", query: str | None = None) -> No
         except JMESPathError as exc:
             raise CliError(f"--query {query!r} is not a JMESPath expression: {exc}", EXIT_USAGE) from exc
     if format == "yaml":
-        import yaml
-
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).rstrip("\n")
-        echo(text)
+        echo(yaml_text(document).rstrip("\n"))
     else:
         echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def yaml_text(document: Any) -> str:
+    """YAML in the document's own key order; a multi-line text (a prompt, an output) as a ``|``
+    block, which reads and edits as the text itself (PyYAML quotes it instead when a block cannot
+    hold it exactly, e.g. trailing spaces)."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(document, Dumper=Dumper, sort_keys=False, allow_unicode=True)
 
 
 def error_document(error: CliError) -> dict[str, Any]:
