@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from agentcron.models import (
     AgentConfig,
+    ChainLink,
     NotifySettings,
     Policies,
     ReportFormat,
@@ -75,6 +76,10 @@ class TaskView(View):
         default=None, description="The conversation it was created in: its runs report there"
     )
     template: str | None = Field(default=None, description="The template it was created from (GET /v1/templates)")
+    on_success: list[ChainLink] = Field(default_factory=list, description="Tasks to run after each successful run")
+    on_failure: list[ChainLink] = Field(
+        default_factory=list, description="Tasks to run after each failed or timed-out run"
+    )
     created_at: datetime
     updated_at: datetime
     webhook_secret: str | None = Field(
@@ -145,6 +150,11 @@ class RunView(View):
     notified: bool | None = Field(
         default=None, description="Whether the run notified its owner (the task's notify.when); null before it ends"
     )
+    parent_run_id: str | None = Field(
+        default=None, description="The run whose end started this one (its task's on_success / on_failure)"
+    )
+    chain_depth: int = Field(default=0, description="Links from the run that started the chain (0: not chained)")
+    children: list[str] = Field(default_factory=list, description="The runs this run's end started (chains)")
     notify_reason: str | None = Field(default=None, description="Why it did or did not notify")
     notify_message: str | None = Field(default=None, description="What the agent told notify_user to say")
     report_format: ReportFormat | None = Field(
@@ -304,6 +314,8 @@ def task_view(task: Task, *, next_runs: list[datetime] | None = None, reveal_sec
             "output_schema",
             "report",
             "template",
+            "on_success",
+            "on_failure",
             "created_at",
             "updated_at",
         }
@@ -337,6 +349,8 @@ def run_links(run: Run, *, task_deleted: bool = False) -> dict[str, Link]:
         links["reply"] = Link(href=f"{base}/reply", method="POST")
     if run.status in (RunStatus.QUEUED, RunStatus.WAITING_INPUT):
         links["cancel"] = Link(href=f"{base}/cancel", method="POST")
+    if run.parent_run_id:
+        links["parent"] = Link(href=f"{API_PREFIX}/runs/{run.parent_run_id}")
     if run.transcript_key:
         links["transcript"] = Link(href=f"{base}/transcript")
     if run.report_key:

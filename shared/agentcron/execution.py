@@ -43,6 +43,7 @@ from agentcron.agent import (
 from agentcron.artifacts import Transcripts
 from agentcron.aws_errors import AWS_ERRORS
 from agentcron.budgets import run_budget
+from agentcron.chains import child_runs
 from agentcron.connectors.errors import ConnectorError, ConnectorGone
 from agentcron.errors import Conflict, NotFound, QueueUnavailable, StoreUnavailable
 from agentcron.models import (
@@ -264,6 +265,10 @@ class RunExecutor:
             logger.info("run is not QUEUED; message ignored", extra={"status": run.status.value})
             return None
         task = self.store.get_task_by_id(run.task_id)
+        if task is not None and task.owner != run.owner:
+            # (Chains name only the owner's tasks, checked when written: this never happens.)
+            logger.error("run's owner is not its task's; dropped", extra={"run_id": run.id})
+            return None
         if task is None or task.deleted_at is not None or not (task.enabled or asked_by_owner(run)):
             why = "the task was deleted" if task is None or task.deleted_at else "the task is paused"
             cancelled = self._settle(run, RunStatus.CANCELLED, reason=f"not run: {why}", from_status=RunStatus.QUEUED)
@@ -537,20 +542,41 @@ class RunExecutor:
                 fields["question_options"] = question_options
         if error is not None:
             fields["error"] = {"type": error[0], "message": error[1][:ERROR_CHARS_STORED]}
-        if status in FINAL_STATUSES and self.reports is not None:
+        children: list[Run] = []
+        if status in FINAL_STATUSES:
             # The run as it is about to be stored, with its whole output (the item keeps its start).
             ended = Run.model_validate({**run.model_dump(), **fields, "status": status, "output": output})
-            fields.update(self.reports.fields(attempt.task, ended))
+            if self.reports is not None:
+                fields.update(self.reports.fields(attempt.task, ended))
+            children, unchained = child_runs(attempt.task, ended, now)
+            if children:
+                fields["children"] = [child.id for child in children]
+            if unchained:
+                fields["reason"] = "; ".join(part for part in (fields.get("reason"), unchained) if part)
         remove = ["reply"] if status == RunStatus.WAITING_INPUT else list(QUESTION_FIELDS)
         if error is None:
             remove.append("error")
         charge = self._charge(attempt, fields["model"])
+        # The attempt's spend and the runs its end starts are written with its outcome, or not at all.
+        also = [*charge.updates, *(self.store.run_put(child) for child in children)]
         settled = self._settle(
-            run, status, fields=fields, remove=remove, from_status=RunStatus.RUNNING, task=attempt.task, charge=charge
+            run, status, fields=fields, remove=remove, from_status=RunStatus.RUNNING, task=attempt.task, also=also
         )
         if settled is not None:
             self._after_charge(attempt, charge)
+            self._start_children(children)
         return settled
+
+    def _start_children(self, children: list[Run]) -> None:
+        """Send the chained runs' messages. A lost one is no lost run: it is QUEUED in the
+        table, and recovery re-sends it after its grace."""
+        for child in children:
+            try:
+                if self.queue is None:
+                    raise QueueUnavailable("this runner has no queue")
+                self.queue.send(RunMessage(run_id=child.id, task_id=child.task_id, owner=child.owner))
+            except QueueUnavailable:
+                logger.warning("chained run not sent; recovery sends it", extra={"child_run_id": child.id})
 
     def _charge(self, attempt: Attempt, model: str) -> AttemptCharge:
         """What the attempt adds to its months, written with its outcome (both or neither)."""
@@ -581,7 +607,7 @@ class RunExecutor:
         fields: dict[str, Any] | None = None,
         remove: list[str] | None = None,
         task: Task | None = None,
-        charge: AttemptCharge = NO_CHARGE,
+        also: Sequence[dict[str, Any]] = (),
     ) -> Run | None:
         values = dict(fields or {})
         if reason is not None:
@@ -596,7 +622,7 @@ class RunExecutor:
                 to_status=status,
                 fields=values,
                 remove=remove or (),
-                also=charge.updates,
+                also=also,
             )
         except (Conflict, NotFound):
             # Recovery or a cancel moved it first; that state stands.

@@ -5,6 +5,7 @@ id and a conditional put makes it exactly-once."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -42,6 +43,17 @@ def manual_run_id(task_id: str, requested_epoch: int) -> str:
     """Manual runs get a random suffix so two in the same second stay distinct
     (a retried request is matched through its Idempotency-Key record instead)."""
     return f"{scheduled_run_id(task_id, requested_epoch)}m{_ulid()[-8:].lower()}"
+
+
+def chained_run_id(task_id: str, parent_run_id: str) -> str:
+    """The one run of `task_id` that `parent_run_id`'s end starts (agentcron.chains): derived
+    from the parent's id, so however often the parent's end is handled it names one item.
+    The epoch part is the parent's (its occurrence), the suffix a hash of the whole parent id."""
+    match = RUN_ID_RE.match(parent_run_id)
+    epoch = int(match["epoch"]) if match else 0
+    digest = hashlib.sha256(parent_run_id.encode()).digest()
+    suffix = "".join(_CROCKFORD[byte % 32] for byte in digest[:11]).lower()
+    return f"{scheduled_run_id(task_id, epoch)}c{suffix}"
 
 
 def task_id_of_run(run_id: str) -> str | None:

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from agentcron.guarded_http import is_local_loopback_url
-from agentcron.ids import CONNECTOR_ID_RE
+from agentcron.ids import CONNECTOR_ID_RE, TASK_ID_RE
 from agentcron.schedules import Schedule
 from agentcron.task_templates import TEMPLATE_IDS, from_template, template_named
 from agentcron.tools_catalog import TOOL_NAMES
@@ -133,6 +133,8 @@ class Trigger(StrEnum):
     CONSOLE = "console"
     # A chat turn: the conversation assistant answering a user's message.
     CHAT = "chat"
+    # Started by another task's run ending (its on_success / on_failure: agentcron.chains).
+    CHAIN = "chain"
 
 
 class Policies(StrictInput):
@@ -280,6 +282,33 @@ def _template_or_fields(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [{"required": list(_FIELDS_A_TEMPLATE_GIVES)}, {"required": ["template"]}]
 
 
+MAX_CHAIN_DEPTH = 5
+MAX_CHAIN_LINKS = 5
+LinkTemplate = Annotated[str, StringConstraints(max_length=2_000)]
+
+
+class ChainLink(StrictInput):
+    """One task to run after this one (agentcron.chains), and what its run's variables are."""
+
+    task: Annotated[str, StringConstraints(pattern=TASK_ID_RE.pattern)] = Field(
+        description="One of your tasks (its id)"
+    )
+    variables: Annotated[dict[VariableName, LinkTemplate], Field(max_length=20)] = Field(
+        default_factory=dict,
+        description="The child run's variables, each a template over the finished run: {{run.output}}, "
+        "{{run.result.FIELD}}, {{run.id}}, {{run.status}}, {{run.task_id}}",
+    )
+
+
+ChainLinks = Annotated[
+    list[ChainLink],
+    Field(
+        max_length=MAX_CHAIN_LINKS,
+        description=f"Tasks to run next, each once per finished run (chains stop {MAX_CHAIN_DEPTH} links deep)",
+    ),
+]
+
+
 class TaskCreate(StrictInput):
     model_config = ConfigDict(extra="forbid", str_max_length=MAX_PROMPT_CHARS, json_schema_extra=_template_or_fields)
 
@@ -300,6 +329,8 @@ class TaskCreate(StrictInput):
     tags: Tags = Field(default_factory=list)
     output_schema: OutputSchema | None = None
     report: ReportSettings | None = None
+    on_success: ChainLinks = Field(default_factory=list)
+    on_failure: ChainLinks = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -329,8 +360,20 @@ class TaskPatch(StrictInput):
     output_schema: OutputSchema | None = None
     # null turns reports off.
     report: ReportSettings | None = None
+    on_success: ChainLinks | None = None
+    on_failure: ChainLinks | None = None
 
-    NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "prompt", "schedule", "policies", "agent", "variables", "tags")
+    NOT_NULL: ClassVar[tuple[str, ...]] = (
+        "name",
+        "prompt",
+        "schedule",
+        "policies",
+        "agent",
+        "variables",
+        "tags",
+        "on_success",
+        "on_failure",
+    )
 
     @field_validator(*NOT_NULL, mode="before")
     @classmethod
@@ -407,6 +450,8 @@ class Task(StoredModel):
     report: ReportSettings | None = None
     # The template it was created from (agentcron.task_templates), if any.
     template: str | None = None
+    on_success: list[ChainLink] = Field(default_factory=list)
+    on_failure: list[ChainLink] = Field(default_factory=list)
     version: int = 1
     next_run_at: int | None = None
     last_run: RunSummary | None = None
@@ -509,6 +554,11 @@ class Run(StoredModel):
     notified: bool | None = None
     notify_reason: str | None = None
     notify_message: str | None = None
+    # Chains (agentcron.chains): the run whose end started this one, how many links from
+    # the chain's first run it is, and the runs this one's end started.
+    parent_run_id: str | None = None
+    chain_depth: int = 0
+    children: list[str] = Field(default_factory=list)
 
     def attempts_with(self, ended: RunAttempt) -> list[dict[str, Any]]:
         """The `attempts` to store once `ended` is over: the newest ATTEMPTS_KEPT, as item values."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from agentcron import webhook_signatures
 from agentcron.artifacts import Reports, Transcripts
+from agentcron.chains import chain_cycle
 from agentcron.clock import utcnow
 from agentcron.dispatch import LOOKAHEAD_MARGIN_SECONDS, Dispatcher
 from agentcron.errors import Conflict, FieldError, InvalidRequest, NotFound, PreconditionFailed, QueueUnavailable
@@ -26,6 +27,7 @@ from agentcron.models import (
     CANCELLABLE_STATUSES,
     QUESTION_FIELDS,
     AgentConfig,
+    ChainLink,
     Policies,
     PreviewRequest,
     Run,
@@ -101,6 +103,7 @@ class Service:
         now = self.clock()
         _refuse_never_running(body.schedule, now)
         self._refuse_foreign_connectors(owner, body.agent)
+        self._refuse_bad_chains(owner, None, {"on_success": body.on_success, "on_failure": body.on_failure})
         task = Task(
             id=new_task_id(),
             owner=owner,
@@ -140,6 +143,38 @@ class Service:
                 )
         if problems:
             raise InvalidRequest("the task names connectors you do not have", problems)
+
+    def _refuse_bad_chains(self, owner: str, current: Task | None, chains: dict[str, list[ChainLink] | None]) -> None:
+        """A chain names only the owner's tasks (another owner's id reads as one that does not
+        exist) and never leads back to the task itself (a 422 naming the field, with the loop)."""
+        problems = []
+        for name, links in chains.items():
+            for index, link in enumerate(links or []):
+                try:
+                    self.store.get_task(owner, link.task)
+                except NotFound:
+                    problems.append(FieldError(f"body.{name}.{index}.task", f"you have no task {link.task}"))
+        if problems:
+            raise InvalidRequest("the chain names tasks you do not have", problems)
+        if current is None:
+            return  # a new task: nothing links to it yet, so it closes no loop
+
+        def next_links(task_id: str) -> list[str]:
+            if task_id == current.id:
+                links = [
+                    *(chains.get("on_success", current.on_success) or []),
+                    *(chains.get("on_failure", current.on_failure) or []),
+                ]
+            else:
+                task = self.store.get_task(owner, task_id, include_deleted=True)
+                links = [*task.on_success, *task.on_failure]
+            return [link.task for link in links]
+
+        for name, links in chains.items():
+            loop = chain_cycle(current.id, links or [], next_links)
+            if loop is not None:
+                why = f"this would make a loop: {' -> '.join(loop)}"
+                raise InvalidRequest(f"{name}: {why}", [FieldError(f"body.{name}", why)])
 
     def get_task(self, owner: str, task_id: str) -> Task:
         return self.shown(self.store.get_task(owner, task_id))
@@ -207,6 +242,8 @@ class Service:
             value = getattr(patch, name)
             if value is None:  # only the clearable fields may be null (the model checks)
                 value = "" if name == "description" else None if name in ("output_schema", "report") else {}
+            if isinstance(value, list):
+                value = [item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in value]
             changes[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
         if patch.notify is not None and patch.notify.webhook_url and current.webhook_secret is None:
             changes["webhook_secret"] = new_webhook_secret()
@@ -215,6 +252,11 @@ class Service:
             _refuse_never_running(patch.schedule, now)
         if patch.agent is not None:
             self._refuse_foreign_connectors(owner, patch.agent)
+        chains: dict[str, list[ChainLink] | None] = {
+            name: getattr(patch, name) for name in ("on_success", "on_failure") if name in patch.model_fields_set
+        }
+        if chains:
+            self._refuse_bad_chains(owner, current, chains)
         next_run: int | Keep | None = KEEP
         if patch.schedule is not None and current.enabled:
             next_run = next_run_epoch(patch.schedule, now=now, anchor=current.created_at)

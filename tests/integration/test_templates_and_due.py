@@ -108,3 +108,18 @@ def test_the_cli_lists_templates_creates_from_one_and_executes_due(agentcron: Ag
     due = agentcron("tasks", "execute-due")
     assert due.code == 0 and due.lines[0].startswith("started ")
     assert agentcron("tasks", "execute-due", "--json").json.keys() == {"started", "already_queued"}
+
+
+def test_the_cli_chains_a_task_to_another_with_a_variable(agentcron: Agentcron) -> None:  # noqa: F811
+    child = agentcron("tasks", "create", "--name", "report", "--prompt", "Report {{summary}}", "--manual", "-q")
+    assert child.code == 0, child.err
+    child_id = child.out.strip()
+    parent = agentcron(
+        "tasks", "create", "--name", "digest", "--prompt", "p", "--manual",
+        "--on-success", f"{child_id}:summary={{{{run.output}}}}", "--on-failure", child_id, "--json",
+    )  # fmt: skip
+    assert parent.code == 0, parent.err
+    assert parent.json["on_success"] == [{"task": child_id, "variables": {"summary": "{{run.output}}"}}]
+    assert parent.json["on_failure"] == [{"task": child_id, "variables": {}}]
+    loop = agentcron("tasks", "update", child_id, "--on-success", parent.json["id"])
+    assert loop.code != 0 and "loop" in loop.err

@@ -24,6 +24,7 @@ API = FUNCTIONS / "api"
 LIBRARIES = {"aws_errors", "config", "guarded_http", "lazy_client", "webhook_signatures"}
 DOMAIN = {
     "budgets",
+    "chains",
     "clock",
     "errors",
     "history",

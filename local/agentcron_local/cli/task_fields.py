@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentcron_local.cli.schedule import KIND_FLAG_NAMES, add_schedule_options, schedule_from_args
-from agentcron_local.cli.values import parse_duration, parse_var, read_json, read_text
+from agentcron_local.cli.values import parse_chain_link, parse_duration, parse_var, read_json, read_text
 from agentcron_local.client import EXIT_USAGE, CliError
 
 TOOLS_HELP = "ask_user, web_fetch, remember, recall, schedule_followup, web_search, code_execution"
@@ -185,6 +185,16 @@ def add_task_fields(parser: argparse.ArgumentParser, *, update: bool) -> None:
         default=[],
         help="a tag (repeat)" + ("; replaces the tags" if update else ""),
     )
+    for chain_flag, when in (("--on-success", "succeeds"), ("--on-failure", "fails or times out")):
+        fields.add_argument(
+            chain_flag,
+            metavar="TASK_ID[:VAR=TEMPLATE,...]",
+            type=parse_chain_link,
+            action="append",
+            default=[],
+            help=f"run this task of yours after each run that {when}, e.g. task_01...:summary={{{{run.output}}}} "
+            "(repeat)" + ("; replaces the list" if update else ""),
+        )
     if update:
         fields.add_argument("--unset-var", metavar="NAME", action="append", default=[], help="remove a variable")
         fields.add_argument("--no-tools", action="store_true", help="allow no tools")
@@ -215,6 +225,9 @@ def add_task_fields(parser: argparse.ArgumentParser, *, update: bool) -> None:
 def _common_fields(args: argparse.Namespace, body: dict[str, Any]) -> None:
     for name in ("name", "description"):
         if getattr(args, name) is not None:
+            body[name] = getattr(args, name)
+    for name in ("on_success", "on_failure"):
+        if getattr(args, name, None):
             body[name] = getattr(args, name)
     prompt = read_text(args.prompt_file, "the prompt file") if args.prompt_file is not None else args.prompt
     if prompt is not None:

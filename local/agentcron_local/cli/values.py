@@ -75,3 +75,13 @@ def read_json(source: str, what: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise CliError(f"{what} {source} must hold a JSON object", EXIT_USAGE)
     return document
+
+
+def parse_chain_link(text: str) -> dict[str, Any]:
+    """``TASK_ID`` or ``TASK_ID:NAME=TEMPLATE,NAME=TEMPLATE`` -> a chain link (on_success / on_failure);
+    a template may read the finished run: ``summary={{run.output}}``."""
+    task_id, _, rest = text.partition(":")
+    if not task_id.strip():
+        raise argparse.ArgumentTypeError(f"expected TASK_ID[:NAME=TEMPLATE,...], got {text!r}")
+    variables = dict(parse_var(part) for part in rest.split(",") if part) if rest else {}
+    return {"task": task_id.strip(), **({"variables": variables} if variables else {})}

@@ -44,6 +44,12 @@ class RunStore(TaskStore):
         writes = [put] if history is None else [put, self.history_put(history)]
         return self._write_with_idempotency(writes, idempotency, run.id)
 
+    def run_put(self, run: Run) -> dict[str, Any]:
+        """The transaction entry that writes a new run with another change (a chained run with
+        its parent's outcome). No condition: its id is derived from that change, which is
+        itself conditional, so the entry is written at most once."""
+        return {"Put": {"TableName": self.table_name, "Item": self.run_item(run)}}
+
     @translated
     def get_run(self, owner: str, run_id: str) -> Run:
         task_id = task_id_of_run(run_id)
