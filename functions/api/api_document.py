@@ -25,7 +25,7 @@ from typing import Any
 
 from agentcron import errors
 from agentcron.connectors import CONNECTOR_ID_RE
-from agentcron.ids import API_KEY_ID_RE, CONVERSATION_ID_RE, RUN_ID_RE, TASK_ID_RE
+from agentcron.ids import API_KEY_ID_RE, CONVERSATION_ID_RE, RUN_ID_RE, TASK_ID_RE, TRIGGER_ID_RE
 from agentcron.models import MAX_VARIABLES, TaskPatch
 from problems import PROBLEM_CONTENT_TYPE, STATUS_OF
 
@@ -58,6 +58,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "schedules", "description": "Try a schedule before saving it."},
     {"name": "tools", "description": "The tools an agent may be given."},
     {"name": "templates", "description": "Ready-made tasks to start from."},
+    {"name": "triggers", "description": "Inbound webhooks that start a task's runs."},
     {"name": "meta", "description": "Health of the service."},
     {"name": "connectors", "description": "Your MCP servers, whose tools your tasks' agents may use."},
 ]
@@ -346,6 +347,50 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "their last test listed them (give those through agent.connectors).",
         raises=(errors.BadRequest,),
     ),
+    ("post", "/v1/tasks/{task_id}/triggers"): Operation(
+        "createTrigger",
+        "Add a webhook trigger",
+        "An inbound webhook for the task: a URL and a `whsec_` secret, shown only now. A POST to the URL signed "
+        "with the secret in the Standard Webhooks scheme starts a run (`trigger: webhook`) whose prompt reads "
+        "the JSON body as {{event}} and {{event.field}}. At most 10 per task.",
+        raises=(errors.NotFound, errors.Conflict),
+        also=_GONE_TASK,
+        headers={201: ("Location",)},
+    ),
+    ("get", "/v1/tasks/{task_id}/triggers"): Operation(
+        "listTriggers",
+        "List a task's webhook triggers",
+        "The task's triggers and their URLs (never their secrets).",
+        raises=_LOOKUP,
+        also=_GONE_TASK,
+    ),
+    ("post", "/v1/triggers/{trigger_id}/rotate"): Operation(
+        "rotateTrigger",
+        "Rotate a trigger's secret",
+        "A new secret, shown only now; deliveries signed with the old one are refused from now on.",
+        raises=_LOOKUP,
+        also=_GONE_TASK,
+    ),
+    ("delete", "/v1/triggers/{trigger_id}"): Operation(
+        "deleteTrigger",
+        "Delete a webhook trigger",
+        "Its URL starts nothing from now on.",
+        raises=_LOOKUP,
+        also=_GONE_TASK,
+    ),
+    ("post", "/v1/hooks/{trigger_id}"): Operation(
+        "deliverWebhook",
+        "Deliver a webhook (public)",
+        "The URL a trigger gives a sender: no token, the Standard Webhooks signature authenticates it "
+        "(`webhook-id`, `webhook-timestamp` within 5 minutes, `webhook-signature: v1,<base64 HMAC-SHA256>`). "
+        "202: a run was queued. 200: this trigger started a run for this `webhook-id` already (the sender's "
+        "retry, or a replay): that run is answered and nothing starts. 401: not signed for this trigger, or "
+        "stale. 409: the task is paused. 413: a body over 64 KiB. 429: over 60 deliveries a minute "
+        "(Retry-After).",
+        raises=(errors.Unauthorized, errors.Conflict, errors.TooLarge, errors.RateLimited, errors.Gone),
+        headers={200: ("Location",), 202: ("Location",)},
+        public=True,
+    ),
     ("get", "/v1/templates"): Operation(
         "listTemplates",
         "List task templates",
@@ -449,6 +494,10 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "`true` when this answer replays an earlier request with the same `Idempotency-Key`",
         "schema": {"type": "string", "enum": ["true"]},
     },
+    "Retry-After": {
+        "description": "Seconds until the limit lets the next request through",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
 }
 # What each status means, where the operation does not say more.
 STATUS_DESCRIPTIONS: dict[int, str] = {
@@ -476,6 +525,7 @@ PARAMETER_PATTERNS: dict[str, str] = {
     "conversation_id": CONVERSATION_ID_RE.pattern,
     "key_id": API_KEY_ID_RE.pattern,
     "connector_id": CONNECTOR_ID_RE.pattern,
+    "trigger_id": re.sub(r"\(\?P<\w+>", "(", TRIGGER_ID_RE.pattern),
     # JavaScript regexes spell named groups without the P.
     "run_id": re.sub(r"\(\?P<\w+>", "(", RUN_ID_RE.pattern),
 }
@@ -548,10 +598,15 @@ def _complete_operation(method: str, path: str, operation: dict[str, Any], decla
                 name: {"operationId": target, "parameters": dict(parameters)}
                 for name, (target, parameters) in declared.links[code].items()
             }
+    limited = errors.RateLimited in declared.raises
     for code, description in sorted(statuses_of(declared).items()):
         gateway = code in (401, 403, 413, 429)
-        # API Gateway's answers alone are never problem details (the API itself answers no 403).
-        responses[str(code)] = _problem(description, gateway=gateway, problem=code not in (403, 429))
+        # API Gateway's answers alone are never problem details (the API itself answers no 403, and
+        # a 429 only where the operation has a limit of its own).
+        own = code not in (403, 429) or (code == 429 and limited)
+        responses[str(code)] = _problem(description, gateway=gateway, problem=own)
+        if code == 429 and limited:
+            responses[str(code)]["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
     if body is not None:
         responses["413"] = _problem(STATUS_DESCRIPTIONS[413], gateway=True)
         responses["415"] = _problem(STATUS_DESCRIPTIONS[415])

@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from problems import PROBLEM_CONTENT_TYPE, field_errors_from_pydantic, problem_body, status_of
 from query_params import refuse_unknown
-from routes import api_keys, connectors, conversations, history, meta, runs, schedules, tasks, templates
+from routes import api_keys, connectors, conversations, history, meta, runs, schedules, tasks, templates, triggers
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -38,7 +38,7 @@ def refuse_unknown_query_parameters(resolver: APIGatewayHttpResolver, next_middl
 
 app.use([refuse_unknown_query_parameters])
 
-for resource in (tasks, history, runs, conversations, connectors, api_keys, schedules, templates, meta):
+for resource in (tasks, history, runs, conversations, connectors, api_keys, schedules, templates, triggers, meta):
     app.include_router(resource.router)
 
 
@@ -62,7 +62,8 @@ def problem(
 @app.exception_handler(errors.AgentcronError)  # type: ignore[untyped-decorator]
 def handle_core_error(error: errors.AgentcronError) -> Response[str]:
     field_errors = error.errors if isinstance(error, errors.InvalidRequest) else None
-    return problem(status_of(error), error.detail, field_errors)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, errors.RateLimited) else None
+    return problem(status_of(error), error.detail, field_errors, headers)
 
 
 def invalid_detail(field_errors: list[errors.FieldError]) -> str:

@@ -21,6 +21,8 @@ STATUS_OF: Mapping[type[errors.AgentcronError], int] = {
     errors.PreconditionFailed: 412,
     errors.InvalidRequest: 422,
     errors.IdempotencyKeyReused: 422,
+    errors.TooLarge: 413,
+    errors.RateLimited: 429,
     errors.QueueUnavailable: 503,
 }
 

@@ -155,6 +155,10 @@ class RunView(View):
     )
     chain_depth: int = Field(default=0, description="Links from the run that started the chain (0: not chained)")
     children: list[str] = Field(default_factory=list, description="The runs this run's end started (chains)")
+    trigger_id: str | None = Field(default=None, description="The webhook trigger whose delivery started it")
+    event: dict[str, Any] | None = Field(
+        default=None, description="The delivery's JSON body (the prompt's {{event}}), for a webhook run"
+    )
     notify_reason: str | None = Field(default=None, description="Why it did or did not notify")
     notify_message: str | None = Field(default=None, description="What the agent told notify_user to say")
     report_format: ReportFormat | None = Field(

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # {{last_result}} (all of it) or {{last_result.field.inner}}
 _LAST_RESULT = re.compile(r"\{\{\s*last_result((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+# A webhook trigger's posted body: {{event}} (all of it, as JSON) or {{event.field.sub}}.
+_EVENT = re.compile(r"\{\{\s*event((?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
 RECENT_RUNS_IN_PROMPT = 5
 SUMMARY_CHARS = 300
 
@@ -46,11 +48,15 @@ def render_prompt(
     defaults: dict[str, str],
     overrides: dict[str, str],
     last_result: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
 ) -> str:
-    """The prompt with its {{variables}}, and {{last_result.field}} from the task's last
-    structured result (empty before there is one, or where the result has no such field)."""
+    """The prompt with its {{variables}}, {{last_result.field}} from the task's last
+    structured result (empty before there is one, or where the result has no such field),
+    and {{event}} / {{event.field}} from the webhook delivery that started the run (empty
+    for other runs)."""
     values = {**defaults, **overrides}
     template = _LAST_RESULT.sub(lambda match: _field_of(last_result, match[1]), template)
+    template = _EVENT.sub(lambda match: _field_of(event, match[1]) if match[1] else _whole(event), template)
     missing = sorted({name for name in _VARIABLE.findall(template) if name not in values})
     if missing:
         raise TemplateError(
@@ -58,6 +64,10 @@ def render_prompt(
             "variables nor the run's define it"
         )
     return _VARIABLE.sub(lambda match: values[match[1]], template)
+
+
+def _whole(event: dict[str, Any] | None) -> str:
+    return "" if event is None else json.dumps(event, ensure_ascii=False)
 
 
 def _field_of(result: dict[str, Any] | None, path: str | None) -> str:

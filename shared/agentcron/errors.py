@@ -54,6 +54,18 @@ class Unauthorized(AgentcronError):
     """No usable identity on the request."""
 
 
+class TooLarge(AgentcronError):
+    """A body over what its route takes (a webhook delivery's event)."""
+
+
+class RateLimited(AgentcronError):
+    """Too many requests of one kind in a window (a webhook trigger's per-minute limit)."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class IdempotencyKeyReused(AgentcronError):
     """An ``Idempotency-Key`` was sent again with a different request."""
 

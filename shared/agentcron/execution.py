@@ -379,7 +379,9 @@ class RunExecutor:
             if run.reply is not None and run.transcript_key:
                 messages = answer_pending_question(self.transcripts.load(run.transcript_key), run.reply)
             else:
-                prompt = render_prompt(task.prompt, task.variables, run.variables, self._last_result(task, run))
+                prompt = render_prompt(
+                    task.prompt, task.variables, run.variables, self._last_result(task, run), event=run.event
+                )
                 attempt.prompt = prompt[:PROMPT_CHARS_STORED]
                 messages = [{"role": "user", "content": prompt}]
             system = system_blocks(task, self.now(), self._recent_runs(task, run))

@@ -50,6 +50,9 @@ class HistoryAction(StrEnum):
     RUN_CANCELLED = "run_cancelled"
     AUTO_PAUSED = "auto_paused"
     BUDGET_PAUSED = "budget_paused"
+    TRIGGER_CREATED = "trigger_created"
+    TRIGGER_ROTATED = "trigger_rotated"
+    TRIGGER_DELETED = "trigger_deleted"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ CONVERSATION_ID_RE = re.compile(r"^conv_[0-9A-HJKMNP-TV-Z]{26}$")
 MESSAGE_ID_RE = re.compile(r"^msg_[0-9A-HJKMNP-TV-Z]{26}$")
 API_KEY_ID_RE = re.compile(r"^key_[0-9A-HJKMNP-TV-Z]{26}$")
 CONNECTOR_ID_RE = re.compile(r"^conn_[0-9A-HJKMNP-TV-Z]{26}$")
+TRIGGER_ID_RE = re.compile(r"^trg_(?P<task>[0-9A-HJKMNP-TV-Z]{26})(?P<suffix>[0-9a-z]{10})$")
 RUN_ID_RE = re.compile(r"^run_(?P<task>[0-9A-HJKMNP-TV-Z]{26})_(?P<epoch>\d{10})(?P<suffix>[0-9a-z]{0,12})$")
 
 
@@ -54,6 +55,26 @@ def chained_run_id(task_id: str, parent_run_id: str) -> str:
     digest = hashlib.sha256(parent_run_id.encode()).digest()
     suffix = "".join(_CROCKFORD[byte % 32] for byte in digest[:11]).lower()
     return f"{scheduled_run_id(task_id, epoch)}c{suffix}"
+
+
+def new_trigger_id(task_id: str) -> str:
+    """A webhook trigger's id: its task's ULID (so the public route finds the item without an
+    index) and 50 random bits (so ids cannot be guessed from the task's)."""
+    suffix = "".join(_CROCKFORD[byte % 32] for byte in os.urandom(10)).lower()
+    return f"trg_{task_id.removeprefix('task_')}{suffix}"
+
+
+def task_id_of_trigger(trigger_id: str) -> str | None:
+    match = TRIGGER_ID_RE.match(trigger_id)
+    return f"task_{match['task']}" if match else None
+
+
+def webhook_run_id(task_id: str, trigger_id: str, message_id: str, timestamp: int) -> str:
+    """The one run a delivery starts: the trigger and the sender's `webhook-id` (the same on
+    every retry of one event, per Standard Webhooks) name it, so a redelivery starts nothing."""
+    digest = hashlib.sha256(f"{trigger_id}\n{message_id}".encode()).digest()
+    suffix = "".join(_CROCKFORD[byte % 32] for byte in digest[:11]).lower()
+    return f"{scheduled_run_id(task_id, timestamp)}w{suffix}"
 
 
 def task_id_of_run(run_id: str) -> str | None:

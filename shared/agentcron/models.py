@@ -135,6 +135,8 @@ class Trigger(StrEnum):
     CHAT = "chat"
     # Started by another task's run ending (its on_success / on_failure: agentcron.chains).
     CHAIN = "chain"
+    # A signed POST to one of the task's webhook triggers (agentcron.webhook_triggers).
+    WEBHOOK = "webhook"
 
 
 class Policies(StrictInput):
@@ -559,6 +561,9 @@ class Run(StoredModel):
     parent_run_id: str | None = None
     chain_depth: int = 0
     children: list[str] = Field(default_factory=list)
+    # A webhook trigger's run: the trigger, and the JSON body it was posted ({{event}}).
+    trigger_id: str | None = None
+    event: dict[str, Any] | None = None
 
     def attempts_with(self, ended: RunAttempt) -> list[dict[str, Any]]:
         """The `attempts` to store once `ended` is over: the newest ATTEMPTS_KEPT, as item values."""
@@ -569,3 +574,15 @@ class Run(StoredModel):
     active_until: int | None = None
     # How often recovery has re-sent this QUEUED run's message. Internal.
     resends: int = 0
+
+
+class WebhookTrigger(StoredModel):
+    """An inbound webhook that starts a run of its task (agentcron.webhook_triggers)."""
+
+    id: str
+    task_id: str
+    owner: str
+    # Verifies deliveries (Standard Webhooks HMAC); shown once, when made or rotated.
+    secret: str = Field(repr=False)
+    created_at: datetime
+    rotated_at: datetime | None = None

@@ -312,6 +312,8 @@ def test_http_api_routes_and_authorizer(resources: dict[str, Any]) -> None:
         "GET /v1/health": "NONE",
         "GET /v1/openapi.json": "NONE",
         "GET /v1/docs": "NONE",
+        # A webhook trigger's sender signs instead (agentcron.webhook_triggers).
+        "POST /v1/hooks/{trigger_id}": "NONE",
         "ANY /v1/{proxy+}": None,  # the default authorizer (JWTs and API keys)
     }
 

@@ -8,6 +8,7 @@ function (translated offline to CloudFormation)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentcron import bootstrap
+from agentcron import bootstrap, webhook_signatures
 from agentcron.artifacts import Reports, Transcripts
 from agentcron.models import RunStatus, Usage
 from agentcron.store import Store
@@ -119,6 +120,13 @@ def test_api_role_is_exactly_what_the_api_calls(
     assert api.get(f"/v1/tasks/{task['id']}/history").json["items"], "edits are recorded"
     api.get("/v1/tasks/due")
     assert api.post("/v1/tasks/execute-due").status == 200
+    trigger = api.post(f"/v1/tasks/{task['id']}/triggers").json
+    api.get(f"/v1/tasks/{task['id']}/triggers")
+    secret = api.post(f"/v1/triggers/{trigger['id']}/rotate").json["secret"]
+    body, stamp = json.dumps({"a": 1}), int(time.time())
+    signature = webhook_signatures.signed_headers(secret, "m1", stamp, body.encode())
+    assert api.request("POST", f"/v1/hooks/{trigger['id']}", user=None, raw_body=body, headers=signature).status == 202
+    assert api.delete(f"/v1/triggers/{trigger['id']}").status == 204
     assert api.get("/v1/templates").json["items"]
     with recorder.paused():  # the runner's doing, not the API's
         key = Transcripts(aws_env["ARTIFACTS_BUCKET"]).save(task["id"], run["id"], [], Usage())

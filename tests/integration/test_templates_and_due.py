@@ -3,11 +3,15 @@ and through the CLI against an in-process local stack."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+import requests
+from agentcron import webhook_signatures
 from agentcron.schedules import from_epoch
 from agentcron.store import Store
+from agentcron_local.stack import LocalStack
 
 from tests.integration.conftest import ApiClient
 from tests.integration.test_cli import Agentcron, agentcron, stack  # noqa: F401 - the CLI's fixtures
@@ -123,3 +127,25 @@ def test_the_cli_chains_a_task_to_another_with_a_variable(agentcron: Agentcron) 
     assert parent.json["on_failure"] == [{"task": child_id, "variables": {}}]
     loop = agentcron("tasks", "update", child_id, "--on-success", parent.json["id"])
     assert loop.code != 0 and "loop" in loop.err
+
+
+def test_the_cli_adds_lists_rotates_and_deletes_a_trigger(agentcron: Agentcron, stack: LocalStack) -> None:  # noqa: F811
+    task_id = agentcron("tasks", "create", "--name", "hooked", "--prompt", "Order {{event.id}}", "--manual", "-q")
+    task_id_text = task_id.out.strip()
+    added = agentcron("triggers", "add", task_id_text, "--json")
+    assert added.code == 0, added.err
+    assert added.json["secret"].startswith("whsec_") and added.json["url"].endswith(added.json["id"])
+    listed = agentcron("triggers", "list", task_id_text)
+    assert listed.code == 0 and added.json["id"] in listed.out and "whsec_" not in listed.out
+    # The local gateway, like API Gateway, lets a delivery in without a token: its signature is checked.
+    body = json.dumps({"id": "A-1"})
+    headers = webhook_signatures.signed_headers(added.json["secret"], "m-1", int(time.time()), body.encode())
+    url = f"{stack.api_url}/v1/hooks/{added.json['id']}"
+    posted = requests.post(url, data=body, headers={**headers, "content-type": "application/json"}, timeout=10)
+    assert posted.status_code == 202, posted.text
+    unsigned = requests.post(url, data=body, headers={"content-type": "application/json"}, timeout=10)
+    assert unsigned.status_code == 401
+    rotated = agentcron("triggers", "rotate", added.json["id"], "--json")
+    assert rotated.code == 0 and rotated.json["secret"] != added.json["secret"]
+    assert agentcron("triggers", "delete", added.json["id"]).code == 0
+    assert agentcron("triggers", "list", task_id_text, "--json").json["items"] == []

@@ -53,7 +53,7 @@ def test_every_status_a_route_can_raise_is_documented_as_problem_json(document: 
             documented = responses.get(str(status), {}).get("content", {})
             if "application/problem+json" not in documented:
                 missing.append(f"{route.method.upper()} {route.path}: {status}")
-    assert missing == []
+    assert missing == [], missing
 
 
 def test_the_error_reading_follows_routes_into_the_core() -> None:

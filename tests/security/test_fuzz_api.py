@@ -95,6 +95,11 @@ OPERATIONS: list[tuple[str, str]] = [
     ("GET", "/v1/tools"),
     ("GET", "/v1/templates"),
     ("POST", "/v1/tasks/execute-due"),
+    ("POST", "/v1/tasks/{task_id}/triggers"),
+    ("GET", "/v1/tasks/{task_id}/triggers"),
+    ("POST", "/v1/triggers/{trigger_id}/rotate"),
+    ("DELETE", "/v1/triggers/{trigger_id}"),
+    ("POST", "/v1/hooks/{trigger_id}"),
     ("GET", "/v1/health"),
 ]
 

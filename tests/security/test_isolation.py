@@ -25,6 +25,7 @@ from agentcron.ids import (
     new_connector_id,
     new_conversation_id,
     new_task_id,
+    new_trigger_id,
     scheduled_run_id,
 )
 from agentcron.models import RunStatus, Usage
@@ -48,6 +49,7 @@ class Victim:
     conversation_id: str  # with a first message and its chat turn queued
     api_key_id: str
     connector_id: str  # with a bearer secret
+    trigger_id: str  # a webhook trigger of the enabled task
 
     @property
     def conversation_ids(self) -> list[str]:
@@ -118,7 +120,18 @@ def victim(api: ApiClient, store: Store, aws_env: dict[str, str]) -> Victim:
         ),
         201,
     )
-    return Victim(task["id"], paused["id"], queued, waiting, finished, conversation["id"], key["id"], connector["id"])
+    trigger = ok(api.post(f"/v1/tasks/{task['id']}/triggers", user=ALICE), 201)
+    return Victim(
+        task["id"],
+        paused["id"],
+        queued,
+        waiting,
+        finished,
+        conversation["id"],
+        key["id"],
+        connector["id"],
+        trigger["id"],
+    )
 
 
 def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
@@ -139,6 +152,7 @@ def snapshot(api: ApiClient, store: Store, victim: Victim) -> dict[str, Any]:
         "/v1/api-keys",
         "/v1/connectors",
         f"/v1/connectors/{victim.connector_id}",
+        *[f"/v1/tasks/{t}/triggers" for t in victim.task_ids],
         *[f"/v1/conversations/{c}" for c in victim.conversation_ids],
         *[f"/v1/conversations/{c}/messages" for c in victim.conversation_ids],
     ]:
@@ -167,6 +181,8 @@ PUBLIC_ROUTES = {
     ("POST", "/v1/schedules/preview"),
     ("GET", "/v1/tools"),
     ("GET", "/v1/templates"),
+    # No token: the delivery's signature is its credential (tests/integration/test_webhook_triggers.py).
+    ("POST", "/v1/hooks/<trigger_id>"),
     ("GET", "/v1/health"),
     ("GET", "/v1/openapi.json"),
     ("GET", "/v1/docs"),
@@ -210,6 +226,7 @@ ID_PLACEHOLDERS = {
     "<conversation_id>": lambda victim: victim.conversation_ids,
     "<key_id>": lambda victim: [victim.api_key_id],
     "<connector_id>": lambda victim: [victim.connector_id],
+    "<trigger_id>": lambda victim: [victim.trigger_id],
 }
 
 
@@ -264,18 +281,25 @@ def test_bob_gets_404_on_every_route_for_alices_resources_and_nothing_changes(
     tried = 0
     for method, path, body, headers in attacks(victim, app_routes(api_module)):
         response = api.request(method, path, user=BOB, json_body=body, headers=headers)
-        real_ids = [*victim.task_ids, *victim.run_ids, *victim.conversation_ids, victim.api_key_id, victim.connector_id]
+        real_ids = [
+            *victim.task_ids,
+            *victim.run_ids,
+            *victim.conversation_ids,
+            victim.api_key_id,
+            victim.connector_id,
+            victim.trigger_id,
+        ]
         real_id = next(i for i in real_ids if i in path)
         ghosts = {"task": ghost_task, "run": ghost_run, "conv": ghost_conversation, "key": ghost_key}
-        ghost = {**ghosts, "conn": new_connector_id()}[real_id.split("_")[0]]
+        ghost = {**ghosts, "conn": new_connector_id(), "trg": new_trigger_id(new_task_id())}[real_id.split("_")[0]]
         missing = api.request(method, path.replace(real_id, ghost), user=BOB, json_body=body, headers=headers)
         assert missing.status == 404, (method, path, missing.text)
         _same_as_missing(response, real_id, missing, ghost)
         tried += 1
-    # 16 task requests (routes and their variants) x 2 tasks, 5 run routes x 3 runs,
+    # 18 task requests (routes and their variants) x 2 tasks, 5 run routes x 3 runs,
     # 4 conversation routes (6 requests) x 1 conversation,
-    # 1 key route x 1 key, 4 connector routes x 1 connector
-    assert tried == 16 * 2 + 5 * 3 + 6 + 1 + 4
+    # 1 key route x 1 key, 4 connector routes x 1 connector, 2 trigger routes x 1 trigger
+    assert tried == 18 * 2 + 5 * 3 + 6 + 1 + 4 + 2
     assert snapshot(api, store, victim) == before, "a request of bob changed alice's data"
 
 

@@ -59,6 +59,7 @@ CORE = {
     "spend_control",
     "store",
     "tools",
+    "webhook_triggers",
 }
 # What the API function's folder holds besides its handler: imported by their own names, as on Lambda.
 API_ADAPTERS = {path.stem for path in API.glob("*.py") if path.stem != "app"} | {

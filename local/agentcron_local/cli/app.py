@@ -22,6 +22,7 @@ from agentcron_local.cli import (  # noqa: F401 - each registers its commands
     schedule,
     tasks,
     templates,
+    triggers,
 )
 from agentcron_local.cli.context import output_format
 from agentcron_local.cli.output import STREAMS, emit, error_document, report

@@ -15,6 +15,7 @@ from agentcron.connectors import SecretSealer
 from agentcron.connectors.service import ConnectorService, RunnerProber
 from agentcron.conversations.service import ConversationService
 from agentcron.service import Service
+from agentcron.webhook_triggers import WebhookTriggers
 
 
 class ApiRoot(CoreRoot):
@@ -42,6 +43,10 @@ class ApiRoot(CoreRoot):
         prober = RunnerProber(self.aws.lambda_(), config.runner_function_name) if config.runner_function_name else None
         return ConnectorService(self.store, sealer, prober)
 
+    @cached_property
+    def webhook_triggers(self) -> WebhookTriggers:
+        return WebhookTriggers(self.store, self.service.enqueue, self.service.clock)
+
 
 root = Container(ApiRoot)
 
@@ -60,3 +65,7 @@ def api_keys() -> ApiKeyService:
 
 def connectors() -> ConnectorService:
     return root().connectors
+
+
+def webhook_triggers() -> WebhookTriggers:
+    return root().webhook_triggers

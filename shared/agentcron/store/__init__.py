@@ -35,6 +35,7 @@ from agentcron.store.paging import Page
 from agentcron.store.runs import RunStore
 from agentcron.store.spend import SpendStore
 from agentcron.store.tasks import KEEP, Keep
+from agentcron.store.triggers import TriggerStore
 
 __all__ = [
     "ACTIVE_INDEX",
@@ -57,5 +58,7 @@ __all__ = [
 ]
 
 
-class Store(RunStore, ClaimStore, SpendStore, MemoryStore, ConversationStore, ConnectorStore, ApiKeyStore):
+class Store(
+    RunStore, ClaimStore, SpendStore, TriggerStore, MemoryStore, ConversationStore, ConnectorStore, ApiKeyStore
+):
     """Every store operation, for callers not yet moved to their own part."""
