@@ -18,8 +18,9 @@ from cron_descriptor import ExpressionDescriptor, Options
 from croniter import CroniterBadDateError, CroniterError, croniter
 from pydantic import Field, field_validator
 
-from agentcron.schedules.base import EPOCH, MAX_TIMEZONE_LENGTH, ZonedKind, zone
-from agentcron.schedules.wallclock import cron_epochs
+from agentcron.schedules.base import EPOCH, MAX_TIMEZONE_LENGTH
+from agentcron.schedules.dst import DstPolicy
+from agentcron.schedules.wallclock import WallClockKind
 
 MAX_EXPRESSION_LENGTH: Final = 100
 
@@ -124,10 +125,11 @@ def cron_text(expression: str) -> str:
         return f"Cron '{expression}'"
 
 
-class CronSchedule(ZonedKind):
+class CronSchedule(WallClockKind):
     type: Literal["cron"]
     expression: str = Field(max_length=MAX_EXPRESSION_LENGTH)
     timezone: str = Field(default="UTC", max_length=MAX_TIMEZONE_LENGTH)
+    dst: DstPolicy | None = None
     start_at: datetime | None = None
     end_at: datetime | None = None
 
@@ -136,8 +138,8 @@ class CronSchedule(ZonedKind):
     def _expression(cls, value: str) -> str:
         return _check_expression(value)
 
-    def epochs(self, lower: int, upper: int, count: int, anchor: datetime | None) -> list[int]:
-        return cron_epochs(self.expression, zone(self.timezone), lower, upper, count)
+    def wall_expression(self) -> str:
+        return self.expression
 
     def summary(self) -> str:
         return f"{cron_text(self.expression)} ({self.timezone})"
