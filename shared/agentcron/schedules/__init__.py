@@ -1,6 +1,6 @@
 """Schedules: the validated JSON shapes, their occurrences and a human description.
 
-One module per kind (cron, interval, once, preset, manual), each a
+One module per kind (cron, interval, once, preset, manual, aws = eventbridge.py), each a
 ``ScheduleKind`` (base.py) owning its validation, its occurrences and its
 description; the ``Schedule`` union below is the one list of kinds, and
 ``SCHEDULE_KINDS`` (the names the API, problems and the CLI use) is derived from it.
@@ -46,6 +46,7 @@ from agentcron.schedules.base import (
 )
 from agentcron.schedules.cron import MAX_EXPRESSION_LENGTH, CronSchedule
 from agentcron.schedules.dst import DstChange, DstPolicy
+from agentcron.schedules.eventbridge import AwsSchedule
 from agentcron.schedules.interval import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, IntervalSchedule
 from agentcron.schedules.manual import ManualSchedule
 from agentcron.schedules.once import OnceSchedule
@@ -60,6 +61,7 @@ __all__ = [
     "MIN_INTERVAL_SECONDS",
     "PRESET_EXPRESSIONS",
     "SCHEDULE_KINDS",
+    "AwsSchedule",
     "CronSchedule",
     "DstChange",
     "DstPolicy",
@@ -82,7 +84,7 @@ __all__ = [
 
 # The one list of kinds: adding a kind is a module and a member here.
 Schedule = Annotated[
-    CronSchedule | IntervalSchedule | OnceSchedule | PresetSchedule | ManualSchedule,
+    CronSchedule | IntervalSchedule | OnceSchedule | PresetSchedule | ManualSchedule | AwsSchedule,
     Field(discriminator="type"),
 ]
 ScheduleAdapter: TypeAdapter[Schedule] = TypeAdapter(Schedule)

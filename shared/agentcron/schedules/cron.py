@@ -5,7 +5,7 @@ day-of-week both restricted means either matches (Vixie cron); croniter's ``L``,
 ``W`` and ``#`` extensions are accepted. Rejected: seconds/year fields, ``@``
 macros (presets cover them), hashed ``H`` and random ``R`` values, backwards
 ranges, expressions that never match (Feb 30). An equal range such as ``5-5`` is
-stored as ``5`` (see ``_check_field``)."""
+stored as ``5`` (see ``check_field``)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def _field_value(token: str, index: int) -> int | None:
     return _FIELD_ALIASES[index].get(token.lower())
 
 
-def _check_field(field: str, index: int) -> str:
+def check_field(field: str, index: int) -> str:
     """The field, checked and normalised; raises ValueError naming the field."""
     name = _FIELD_NAMES[index]
     low, high = _FIELD_RANGES[index]
@@ -105,7 +105,7 @@ def _check_expression(expression: str) -> str:
             f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}; "
             "seconds and year fields are not supported"
         )
-    normalised = " ".join(_check_field(field, index) for index, field in enumerate(fields))
+    normalised = " ".join(check_field(field, index) for index, field in enumerate(fields))
     try:
         croniter(normalised, EPOCH).get_next(datetime)
     except CroniterBadDateError:
