@@ -12,8 +12,12 @@ from agentcron.schedules import (
     ScheduleAdapter,
     annotated_occurrences,
     describe,
+    from_epoch,
     next_occurrences,
+    to_epoch,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 # A Tuesday, so weekday examples start mid-week.
@@ -244,3 +248,49 @@ def test_a_cron_whose_years_are_over_is_refused_for_a_task() -> None:
     refusal = past.refusal(AFTER)
     assert refusal is not None and refusal[0] == "expression" and "2020" in refusal[1]
     assert aws("cron(0 9 * * ? 2020-2030)").refusal(AFTER) is None
+
+
+# ---- the translation, against classic cron -------------------------------------------------
+
+
+def _field(values: set[int]) -> str:
+    return ",".join(map(str, sorted(values)))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    minutes=st.sets(st.integers(0, 59), min_size=1, max_size=4),
+    hours=st.one_of(st.none(), st.sets(st.integers(0, 23), min_size=1, max_size=3)),
+    days=st.one_of(st.none(), st.sets(st.integers(1, 31), min_size=1, max_size=3)),
+    weekdays=st.sets(st.integers(0, 6), min_size=1, max_size=3),
+    months=st.one_of(st.none(), st.sets(st.integers(1, 12), min_size=1, max_size=3)),
+    zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]),
+    after=st.integers(to_epoch(datetime(2025, 1, 1, tzinfo=UTC)), to_epoch(datetime(2028, 1, 1, tzinfo=UTC))),
+)
+def test_an_aws_cron_runs_when_its_classic_cron_does(
+    minutes: set[int],
+    hours: set[int] | None,
+    days: set[int] | None,
+    weekdays: set[int],
+    months: set[int] | None,
+    zone: str,
+    after: int,
+) -> None:
+    hour = "*" if hours is None else _field(hours)
+    month = "*" if months is None else _field(months)
+    # EventBridge takes either days of the month or days of the week, the other being '?'.
+    if days is not None:
+        classic_days, aws_days = f"{_field(days)} {month} *", f"{_field(days)} {month} ?"
+    else:
+        classic_days, aws_days = f"* {month} {_field(weekdays)}", f"? {month} {_field({d + 1 for d in weekdays})}"
+    expression = f"cron({_field(minutes)} {hour} {aws_days} *)"
+    try:
+        classic = ScheduleAdapter.validate_python(
+            {"type": "cron", "expression": f"{_field(minutes)} {hour} {classic_days}", "timezone": zone}
+        )
+    except ValidationError:  # a day that never comes (31 in April): refused both ways
+        with pytest.raises(ValidationError, match="never matches"):
+            aws(expression, zone)
+        return
+    start = from_epoch(after)
+    assert next_occurrences(aws(expression, zone), start, 10) == next_occurrences(classic, start, 10), expression
