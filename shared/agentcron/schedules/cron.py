@@ -19,7 +19,7 @@ from croniter import CroniterBadDateError, CroniterError, croniter
 from pydantic import Field, field_validator
 
 from agentcron.schedules.base import EPOCH, MAX_TIMEZONE_LENGTH
-from agentcron.schedules.dst import DstPolicy
+from agentcron.schedules.dst import DST_FIELD_DESCRIPTION, DstPolicy
 from agentcron.schedules.wallclock import WallClockKind
 
 MAX_EXPRESSION_LENGTH: Final = 100
@@ -129,7 +129,7 @@ class CronSchedule(WallClockKind):
     type: Literal["cron"]
     expression: str = Field(max_length=MAX_EXPRESSION_LENGTH)
     timezone: str = Field(default="UTC", max_length=MAX_TIMEZONE_LENGTH)
-    dst: DstPolicy | None = None
+    dst: DstPolicy | None = Field(default=None, description=DST_FIELD_DESCRIPTION)
     start_at: datetime | None = None
     end_at: datetime | None = None
 

@@ -27,6 +27,13 @@ class DstPolicy(BaseModel):
     )
 
 
+# The `dst` field of every cron-based kind, documented once.
+DST_FIELD_DESCRIPTION = (
+    'What the schedule does when the clocks change; null is the default, {"repeated_hour": "auto"} '
+    "(Debian cron's rule). A time the clocks skip always runs once, right after the change."
+)
+
+
 @dataclass(frozen=True)
 class DstChange:
     """What the DST rule did to one occurrence: ``moved`` (its wall time did not exist,

@@ -37,7 +37,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from agentcron.schedules.base import EPOCH, MAX_EPOCH, MAX_TIMEZONE_LENGTH, bounds_text, iso, to_epoch, zone
 from agentcron.schedules.cron import MAX_EXPRESSION_LENGTH, check_field, cron_text
-from agentcron.schedules.dst import DstChange, DstPolicy
+from agentcron.schedules.dst import DST_FIELD_DESCRIPTION, DstChange, DstPolicy
 from agentcron.schedules.interval import MAX_INTERVAL_SECONDS, interval_epochs, interval_text
 from agentcron.schedules.once import once_epochs, once_in_the_past
 from agentcron.schedules.wallclock import WallClockKind, zoned_occurrences
@@ -250,7 +250,7 @@ class AwsSchedule(WallClockKind):
         examples=["cron(0 9 ? * MON-FRI *)", "rate(5 minutes)", "at(2027-01-01T09:00:00)"],
     )
     timezone: str = Field(default="UTC", max_length=MAX_TIMEZONE_LENGTH)
-    dst: DstPolicy | None = Field(default=None, description="For cron(...) only: see the cron kind's `dst`")
+    dst: DstPolicy | None = Field(default=None, description=DST_FIELD_DESCRIPTION + " For cron(...) only.")
     start_at: datetime | None = None
     end_at: datetime | None = None
 

@@ -8,7 +8,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from agentcron.schedules.base import MAX_TIMEZONE_LENGTH
-from agentcron.schedules.dst import DstPolicy
+from agentcron.schedules.dst import DST_FIELD_DESCRIPTION, DstPolicy
 from agentcron.schedules.wallclock import WallClockKind
 
 PresetName = Literal["hourly", "daily", "weekly", "monthly"]
@@ -30,7 +30,7 @@ class PresetSchedule(WallClockKind):
     type: Literal["preset"]
     preset: PresetName
     timezone: str = Field(default="UTC", max_length=MAX_TIMEZONE_LENGTH)
-    dst: DstPolicy | None = None
+    dst: DstPolicy | None = Field(default=None, description=DST_FIELD_DESCRIPTION)
     start_at: datetime | None = None
     end_at: datetime | None = None
 
