@@ -40,6 +40,7 @@ a preview can show it; the dispatcher only takes the instants.
 from __future__ import annotations
 
 import heapq
+import itertools
 from abc import abstractmethod
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
@@ -94,8 +95,10 @@ def zoned_occurrences(
     changes: dict[int, DstChange] = {}
     # Instants that come later than their wall time's place in the scan (shifted
     # gap times, second instants) wait here until the scan has passed every
-    # existing time that maps before them.
-    waiting: list[tuple[int, DstChange]] = []
+    # existing time that maps before them. The sequence number breaks ties, so the
+    # heap never compares two changes.
+    waiting: list[tuple[int, int, DstChange]] = []
+    sequence = itertools.count()
 
     def emit(epoch: int, change: DstChange | None) -> None:
         if not lower <= epoch <= upper:
@@ -113,7 +116,7 @@ def zoned_occurrences(
     def flush(until: int, *, existing: bool = True) -> None:
         """Emit what waits up to `until`; `existing`: `until` is an occurrence of its own."""
         while waiting and waiting[0][0] <= until:
-            epoch, change = heapq.heappop(waiting)
+            epoch, _, change = heapq.heappop(waiting)
             if existing and epoch == until:
                 # Coincides with an existing occurrence: that one runs, carrying the note.
                 emit(epoch, _as_skipped(change, tz, epoch))
@@ -131,13 +134,13 @@ def zoned_occurrences(
         first = wall.replace(tzinfo=tz)  # fold=0: first instant of a fold, pre-gap offset in a gap
         epoch = to_epoch(first)
         if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
-            heapq.heappush(waiting, (epoch, _moved(wall, first, tz)))
+            heapq.heappush(waiting, (epoch, next(sequence), _moved(wall, first, tz)))
             continue
         second = wall.replace(tzinfo=tz, fold=1)
         change: DstChange | None = None
         if second.utcoffset() != first.utcoffset():
             if repeat:
-                heapq.heappush(waiting, (to_epoch(second), _doubled(wall, second, "second")))
+                heapq.heappush(waiting, (to_epoch(second), next(sequence), _doubled(wall, second, "second")))
                 change = _doubled(wall, first, "first")
             else:
                 change = _once(wall, first, second)
