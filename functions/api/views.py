@@ -192,9 +192,25 @@ class ToolList(View):
     items: list[ListedTool]
 
 
+class DstChangeView(View):
+    at: datetime = Field(description="The occurrence (one of `occurrences`) the DST rule touched")
+    change: Literal["moved", "skipped", "doubled"] = Field(
+        description="moved: its wall time does not exist (the clocks go forward), so it runs later; skipped: "
+        "a wall time that does not run on its own (the repeat of a time that happens twice, or a nonexistent "
+        "time that coincides with this run); doubled: one of the two runs of a time that happens twice"
+    )
+    local_time: str = Field(description="The wall time the schedule names, in its time zone (no offset)")
+    note: str = Field(description="The same in words")
+
+
 class SchedulePreview(View):
     description: str
     occurrences: list[datetime]
+    dst_changes: list[DstChangeView] = Field(
+        default_factory=list,
+        description="The occurrences whose time the daylight-saving rule decided (the schedule's `dst` policy); "
+        "empty when no clock change falls among them",
+    )
 
 
 class FailureSummary(View):
@@ -389,7 +405,19 @@ def run_views(runs: list[Run], deleted_tasks: set[str]) -> list[RunView]:
 
 
 def preview_view(preview: Preview) -> SchedulePreview:
-    return SchedulePreview(description=preview.description, occurrences=preview.occurrences)
+    return SchedulePreview(
+        description=preview.description,
+        occurrences=preview.occurrences,
+        dst_changes=[
+            DstChangeView(
+                at=at,
+                change=change.change,
+                local_time=change.local_time.isoformat(timespec="minutes"),
+                note=change.note,
+            )
+            for at, change in preview.dst_changes
+        ],
+    )
 
 
 def cost_summary_view(cost: CostTotals) -> CostSummary:

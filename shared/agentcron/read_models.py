@@ -13,12 +13,15 @@ from decimal import Decimal
 from agentcron.models import Run, RunError, RunStatus
 from agentcron.monthly_budgets import MonthSpend
 from agentcron.pricing import estimate_cost, price_entry
+from agentcron.schedules import DstChange
 
 
 @dataclass(frozen=True)
 class Preview:
     description: str
     occurrences: list[datetime]
+    # The occurrences the DST rule moved, skipped or doubled, each with its instant.
+    dst_changes: list[tuple[datetime, DstChange]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,15 @@ from agentcron.overlap import manual_run_refusal
 from agentcron.queue import RunMessage, RunQueue
 from agentcron.read_models import MonthBudget, Preview, RunStatistics, run_statistics
 from agentcron.reports.formats import RunReport, report_filename
-from agentcron.schedules import Schedule, describe, from_epoch, next_occurrences, next_run_epoch, to_epoch
+from agentcron.schedules import (
+    Schedule,
+    annotated_occurrences,
+    describe,
+    from_epoch,
+    next_occurrences,
+    next_run_epoch,
+    to_epoch,
+)
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store
 from agentcron.store.spend import task_spend_key
 
@@ -613,9 +621,11 @@ class Service:
     def preview(self, request: PreviewRequest) -> Preview:
         now = self.clock()
         after = request.after or now
+        found = annotated_occurrences(request.schedule, after, request.count, anchor=now)
         return Preview(
             description=describe(request.schedule),
-            occurrences=next_occurrences(request.schedule, after, request.count, anchor=now),
+            occurrences=[at for at, _ in found],
+            dst_changes=[(at, change) for at, change in found if change is not None],
         )
 
     def stats(self, owner: str, task_id: str) -> RunStatistics:

@@ -58,6 +58,7 @@ def test_a_person_creates_a_cron_task_and_sees_its_schedule_previewed_as_they_ty
         "type": "cron",
         "expression": "0 9 * * 1-5",
         "timezone": "Europe/Berlin",
+        "dst": None,  # the default DST policy ("auto": Debian cron's rule)
         "start_at": None,
         "end_at": None,
     }

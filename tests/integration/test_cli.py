@@ -105,6 +105,7 @@ def test_task_lifecycle(agentcron: Agentcron) -> None:
         "type": "cron",
         "expression": "0 9 * * 1-5",
         "timezone": "Europe/Berlin",
+        "dst": None,  # the default DST policy ("auto": Debian cron's rule)
         "start_at": None,
         "end_at": None,
     }
@@ -157,6 +158,33 @@ def test_an_invalid_schedule_exits_1_naming_the_field(agentcron: Agentcron) -> N
     assert result.code == 1 and result.out == ""
     assert "422 Unprocessable Content" in result.err
     assert "  body.schedule.expression: minute field '61' is out of range 0-59" in result.err.splitlines()
+
+
+def test_a_task_on_an_eventbridge_expression(agentcron: Agentcron) -> None:
+    flags = ("--aws", "cron(0 9 ? * MON-FRI *)", "--tz", "Europe/Berlin", "--repeated-hour", "once")
+    created = agentcron("tasks", "create", "--name", "AWS style", "--prompt", "p", *flags, "--json")
+    assert created.code == 0, created.err
+    schedule = created.json["schedule"]
+    assert (schedule["type"], schedule["expression"], schedule["timezone"]) == (
+        "aws",
+        "cron(0 9 ? * MON-FRI *)",
+        "Europe/Berlin",
+    )
+    assert schedule["dst"] == {"repeated_hour": "once"}
+    shown = agentcron("tasks", "get", created.json["id"])
+    assert "schedule:    cron(0 9 ? * MON-FRI *) Europe/Berlin (repeated hour: once)" in shown.lines
+    bad = agentcron("tasks", "create", "--name", "bad", "--prompt", "p", "--aws", "rate(1 minutes)")
+    assert bad.code == 1 and "  body.schedule.expression: " in "\n".join(bad.err.splitlines())
+
+
+def test_schedule_preview_marks_what_the_dst_rule_did(agentcron: Agentcron) -> None:
+    flags = ("--aws", "cron(30 2 * * ? *)", "--tz", "Europe/Berlin", "--count", "2", "--after", "2027-03-27T12:00:00Z")
+    shown = agentcron("schedule", "preview", *flags)
+    assert shown.code == 0, shown.err
+    assert shown.lines[1] == (
+        "  1  2027-03-28T01:30:00Z  DST: 02:30 does not exist on 2027-03-28 (the clocks go forward): runs at 03:30 CEST"
+    )
+    assert shown.lines[2] == "  2  2027-03-29T00:30:00Z"
 
 
 def test_schedule_preview(agentcron: Agentcron) -> None:

@@ -34,6 +34,16 @@ AWKWARD = st.sampled_from(
 )
 
 CRON_EXPRESSIONS = ["0 9 * * 1-5", "*/5 * * * *", "30 2 * * *", "0 0 1 * *", "15 14 1-7 * mon", "59 23 31 12 *"]
+AWS_EXPRESSIONS = [
+    "cron(0 9 ? * MON-FRI *)",
+    "cron(0/15 * * * ? *)",
+    "cron(0 9 ? * 2#1 *)",
+    "cron(0 9 L * ? *)",
+    "rate(5 minutes)",
+    "rate(1 day)",
+    "at(2030-01-01T09:00:00)",
+]
+DST_POLICIES = [{}, {"repeated_hour": "auto"}, {"repeated_hour": "once"}, {"repeated_hour": "both"}]
 TIMEZONES = ["UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Pacific/Chatham", "Australia/Lord_Howe"]
 
 
@@ -81,6 +91,10 @@ def schedules() -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(
         st.fixed_dictionaries(
             {"type": st.just("cron"), "expression": st.sampled_from(CRON_EXPRESSIONS)},
+            optional={"timezone": st.sampled_from(TIMEZONES), "dst": st.sampled_from(DST_POLICIES)},
+        ),
+        st.fixed_dictionaries(
+            {"type": st.just("aws"), "expression": st.sampled_from(AWS_EXPRESSIONS)},
             optional={"timezone": st.sampled_from(TIMEZONES)},
         ),
         st.fixed_dictionaries(

@@ -58,6 +58,14 @@ def test_times_are_iso_to_the_second(value: str | None, shown: str) -> None:
         ({"type": "interval", "every_seconds": 90}, "every 90s"),
         ({"type": "once", "at": "2026-12-01T08:00:00Z"}, "once at 2026-12-01T08:00:00Z"),
         ({"type": "preset", "preset": "daily", "timezone": "UTC"}, "daily UTC"),
+        (
+            {"type": "aws", "expression": "cron(0 9 ? * MON-FRI *)", "timezone": "UTC", "dst": None},
+            "cron(0 9 ? * MON-FRI *) UTC",
+        ),
+        (
+            {"type": "preset", "preset": "hourly", "timezone": "UTC", "dst": {"repeated_hour": "once"}},
+            "hourly UTC (repeated hour: once)",
+        ),
         ({"type": "manual", "start_at": None, "end_at": "2027-01-01T00:00:00Z"}, "manual until 2027-01-01T00:00:00Z"),
     ],
 )

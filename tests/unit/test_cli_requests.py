@@ -205,6 +205,20 @@ def test_create_sends_every_flag_in_the_body(run_cli: CliRunner) -> None:
             {"type": "preset", "preset": "weekly", "timezone": "Asia/Tokyo"},
         ),
         (["--manual"], {"type": "manual"}),
+        (["--aws", "rate(5 minutes)"], {"type": "aws", "expression": "rate(5 minutes)"}),
+        (
+            ["--aws", "cron(0 9 ? * MON-FRI *)", "--tz", "Europe/Berlin", "--repeated-hour", "both"],
+            {
+                "type": "aws",
+                "expression": "cron(0 9 ? * MON-FRI *)",
+                "timezone": "Europe/Berlin",
+                "dst": {"repeated_hour": "both"},
+            },
+        ),
+        (
+            ["--cron", "*/15 * * * *", "--repeated-hour", "once"],
+            {"type": "cron", "expression": "*/15 * * * *", "dst": {"repeated_hour": "once"}},
+        ),
         (
             ["--cron", "*/15 * * * *", "--start-at", "2026-12-01T00:00:00Z", "--end-at", "2027-01-01T00:00:00Z"],
             {
@@ -268,6 +282,11 @@ def test_prompt_file_dash_reads_stdin(run_cli: CliRunner, monkeypatch: pytest.Mo
         (["tasks", "create", "--name", "n", "--prompt", "p"], "tasks create needs a schedule"),
         (["tasks", "create", "--prompt", "p", "--manual"], "tasks create needs --name"),
         (["tasks", "create", "--name", "n", "--prompt", "p", "--every", "1h", "--tz", "UTC"], "--tz applies to --cron"),
+        (
+            ["tasks", "create", "--name", "n", "--prompt", "p", "--at", "+1h", "--repeated-hour", "both"],
+            "--repeated-hour applies to --cron, --preset and --aws",
+        ),
+        (["schedule", "preview", "--repeated-hour", "once"], "--repeated-hour, --start-at and --end-at go with"),
         (["tasks", "create", "--name", "n", "--prompt", "p", "--var", "novalue", "--manual"], "expected NAME=VALUE"),
         (["tasks", "create", "--name", "n", "--prompt", "p", "--cron", "* * * * *", "--manual"], "not allowed with"),
         (["tasks", "create", "--name", "n", "--prompt", "p", "--every", "soon"], "not a duration"),

@@ -7,13 +7,14 @@ from problems import field_errors_from_pydantic
 
 
 def test_the_kind_names_come_from_the_schedule_union() -> None:
-    assert SCHEDULE_KINDS == ("cron", "interval", "once", "preset", "manual")
+    assert SCHEDULE_KINDS == ("cron", "interval", "once", "preset", "manual", "aws")
     examples = {
         "cron": {"expression": "0 9 * * *"},
         "interval": {"every_seconds": 60, "start_at": "2030-01-01T00:00:00Z"},
         "once": {"at": "2030-01-01T00:00:00Z"},
         "preset": {"preset": "daily"},
         "manual": {},
+        "aws": {"expression": "cron(0 9 ? * MON-FRI *)"},
     }
     for kind in SCHEDULE_KINDS:
         schedule = ScheduleAdapter.validate_python({"type": kind, **examples[kind]})

@@ -564,6 +564,10 @@ def test_occurrences_are_utc_whole_seconds_after_a_fractional_after() -> None:
 # Wall-clock time of the change, per zone and direction (the tz rules, checked by
 # test_transition_lookup_agrees_with_the_published_rules and the asserts below).
 DST_ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]
+# The fall-back tests below pin the "once" policy on wildcard jobs: it was the only
+# behaviour before the policy became a choice, and "auto" (Debian's rule) now runs
+# wildcard jobs at both instants of a repeated time (tested further down).
+ONCE = {"repeated_hour": "once"}
 
 
 def test_berlin_spring_forward() -> None:
@@ -600,7 +604,7 @@ def test_berlin_fall_back() -> None:
         at_utc(day, 0, 30),
         at_utc(day + timedelta(days=1), 1, 30),
     ]
-    hourly = cron("0 * * * *", "Europe/Berlin")
+    hourly = cron("0 * * * *", "Europe/Berlin", dst=ONCE)
     # 01:00 CEST, 02:00 CEST, (02:00 CET skipped: same wall time), 03:00 CET.
     assert next_occurrences(hourly, at_utc(day, 0) - 2 * HOUR, 4) == [
         at_utc(day - timedelta(days=1), 23),  # 01:00 CEST
@@ -608,14 +612,14 @@ def test_berlin_fall_back() -> None:
         at_utc(day, 2),  # 03:00 CET
         at_utc(day, 3),
     ]
-    half = cron("*/30 * * * *", "Europe/Berlin")
+    half = cron("*/30 * * * *", "Europe/Berlin", dst=ONCE)
     assert next_occurrences(half, at_utc(day, 0) - MINUTE, 4) == [
         at_utc(day, 0, 0),  # 02:00 CEST
         at_utc(day, 0, 30),  # 02:30 CEST
         at_utc(day, 2, 0),  # 03:00 CET
         at_utc(day, 2, 30),  # 03:30 CET
     ]
-    quarter = cron("*/15 * * * *", "Europe/Berlin")
+    quarter = cron("*/15 * * * *", "Europe/Berlin", dst=ONCE)
     assert next_occurrences(quarter, at_utc(day, 0, 30) - MINUTE, 4) == [
         at_utc(day, 0, 30),  # 02:30 CEST
         at_utc(day, 0, 45),  # 02:45 CEST
@@ -656,14 +660,14 @@ def test_new_york_fall_back() -> None:
     ]
     later = cron("30 2 * * *", "America/New_York")
     assert next_occurrence(later, at_utc(day, 0)) == at_utc(day, 7, 30)  # 02:30 EST, unambiguous
-    hourly = cron("0 * * * *", "America/New_York")
+    hourly = cron("0 * * * *", "America/New_York", dst=ONCE)
     assert next_occurrences(hourly, at_utc(day, 4) - MINUTE, 4) == [
         at_utc(day, 4),  # 00:00 EDT
         at_utc(day, 5),  # 01:00 EDT
         at_utc(day, 7),  # 02:00 EST (01:00 EST is a repeat of 01:00)
         at_utc(day, 8),
     ]
-    quarter = cron("*/15 * * * *", "America/New_York")
+    quarter = cron("*/15 * * * *", "America/New_York", dst=ONCE)
     assert next_occurrences(quarter, at_utc(day, 5, 30) - MINUTE, 4) == [
         at_utc(day, 5, 30),
         at_utc(day, 5, 45),
@@ -726,7 +730,7 @@ def test_lord_howe_fall_back_by_half_an_hour() -> None:
     ]
     later = cron("30 2 * * *", "Australia/Lord_Howe")
     assert next_occurrence(later, at_utc(eve, 0)) == at_utc(eve, 16, 0)
-    quarter = cron("*/15 * * * *", "Australia/Lord_Howe")
+    quarter = cron("*/15 * * * *", "Australia/Lord_Howe", dst=ONCE)
     assert next_occurrences(quarter, at_utc(eve, 14, 30) - MINUTE, 5) == [
         at_utc(eve, 14, 30),  # 01:30 LHDT
         at_utc(eve, 14, 45),  # 01:45 LHDT
@@ -734,7 +738,7 @@ def test_lord_howe_fall_back_by_half_an_hour() -> None:
         at_utc(eve, 15, 45),
         at_utc(eve, 16, 0),
     ]
-    hourly = cron("0 * * * *", "Australia/Lord_Howe")
+    hourly = cron("0 * * * *", "Australia/Lord_Howe", dst=ONCE)
     assert next_occurrences(hourly, at_utc(eve, 14) - MINUTE, 3) == [
         at_utc(eve, 14, 0),  # 01:00 LHDT
         at_utc(eve, 15, 30),  # 02:00 LHST
@@ -747,7 +751,7 @@ def test_lord_howe_fall_back_by_half_an_hour() -> None:
 def test_every_wall_time_runs_exactly_once_across_transitions(zone: str, direction: Any) -> None:
     t = direction(zone)
     tz = ZoneInfo(zone)
-    found = next_occurrences(cron("*/5 * * * *", zone), t.instant - 6 * HOUR, 160)
+    found = next_occurrences(cron("*/5 * * * *", zone, dst=ONCE), t.instant - 6 * HOUR, 160)
     window = [d for d in found if d < t.instant + 6 * HOUR]
     walls = [d.astimezone(tz).replace(tzinfo=None) for d in window]
     assert len(set(walls)) == len(walls)

@@ -166,17 +166,19 @@ def exists(wall_time: datetime, zone: ZoneInfo) -> bool:
     return wall(first_instant(wall_time, zone), zone) == wall_time
 
 
-def oracle(spec: Cron, zone: ZoneInfo, after: datetime, until: datetime) -> list[datetime]:
-    """Brute force over every wall-clock minute: each matching local time at its fold=0 instant."""
+def oracle(spec: Cron, zone: ZoneInfo, after: datetime, until: datetime, *, repeat: bool = False) -> list[datetime]:
+    """Brute force over every wall-clock minute: each matching local time at its fold=0
+    instant, and with `repeat` a repeated one at its fold=1 instant too."""
     start = wall(after, zone).replace(second=0) - WALL_MARGIN
     stop = wall(until, zone) + WALL_MARGIN
     found: set[datetime] = set()
     minute = start
     while minute <= stop:
         if spec.matches(minute):
-            instant = first_instant(minute, zone)
-            if after < instant <= until:
-                found.add(instant)
+            instants = {first_instant(minute, zone)}
+            if repeat:
+                instants.add(minute.replace(tzinfo=zone, fold=1).astimezone(UTC))
+            found.update(instant for instant in instants if after < instant <= until)
         minute += MINUTE
     return sorted(found)
 
@@ -206,12 +208,19 @@ def test_cron_in_utc_is_croniters_sequence(spec: Cron, after: datetime, count: i
 
 
 @ZONE_SETTINGS
-@given(data=st.data(), spec=crons(), zone_name=st.sampled_from(ZONES))
-def test_cron_in_a_zone_is_every_matching_wall_time_once(data: st.DataObject, spec: Cron, zone_name: str) -> None:
+@given(data=st.data(), spec=crons(), zone_name=st.sampled_from(ZONES), policy=st.sampled_from(["auto", "once", "both"]))
+def test_cron_in_a_zone_is_every_matching_wall_time_once(
+    data: st.DataObject, spec: Cron, zone_name: str, policy: str
+) -> None:
     zone = ZoneInfo(zone_name)
     after = data.draw(near_a_change(zone_name))
-    schedule = parse({"type": "cron", "expression": spec.expression, "timezone": zone_name})
-    expected = oracle(spec, zone, after, after + HORIZON)
+    schedule = parse(
+        {"type": "cron", "expression": spec.expression, "timezone": zone_name, "dst": {"repeated_hour": policy}}
+    )
+    # Debian's rule: a wildcard job (minute or hour field starting with '*') runs a repeated time twice.
+    wildcard = spec.expression.split()[0].startswith("*") or spec.expression.split()[1].startswith("*")
+    repeat = policy == "both" or (policy == "auto" and wildcard)
+    expected = oracle(spec, zone, after, after + HORIZON, repeat=repeat)
     found = next_occurrences(schedule, after, len(expected) + 1)
     assert found[: len(expected)] == expected
     assert len(found) == len(expected) or found[-1] > after + HORIZON
@@ -222,7 +231,8 @@ def test_cron_in_a_zone_is_every_matching_wall_time_once(data: st.DataObject, sp
 def test_cron_wall_times_match_and_never_repeat(data: st.DataObject, spec: Cron, zone_name: str, count: int) -> None:
     zone = ZoneInfo(zone_name)
     after = data.draw(near_a_change(zone_name))
-    schedule = parse({"type": "cron", "expression": spec.expression, "timezone": zone_name})
+    once = {"repeated_hour": "once"}  # the policy under which no wall time repeats
+    schedule = parse({"type": "cron", "expression": spec.expression, "timezone": zone_name, "dst": once})
     found = next_occurrences(schedule, after, count)
     assert_well_formed(found, after, schedule)
     walls = [wall(d, zone) for d in found]

@@ -1,4 +1,5 @@
-"""Schedule flags (``--cron``, ``--every``, ``--at``, ``--preset``, ``--manual``) and ``schedule preview``."""
+"""Schedule flags (``--cron``, ``--every``, ``--at``, ``--preset``, ``--manual``, ``--aws``, with ``--tz``,
+``--repeated-hour``, ``--start-at``, ``--end-at``) and ``schedule preview``."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from agentcron_local.cli.views import render_preview
 from agentcron_local.client import EXIT_OK, EXIT_USAGE, CliError
 
 # The API's schedule kinds: the one list the CLI has (to become agentcron.schedules.SCHEDULE_KINDS).
-SCHEDULE_KINDS: tuple[str, ...] = ("cron", "interval", "once", "preset", "manual")
-ZONED_KINDS = frozenset({"cron", "preset"})
+SCHEDULE_KINDS: tuple[str, ...] = ("cron", "interval", "once", "preset", "manual", "aws")
+# The kinds evaluated in a time zone's wall-clock time, which --tz and --repeated-hour apply to.
+ZONED_KINDS = frozenset({"cron", "preset", "aws"})
 PRESETS = ("hourly", "daily", "weekly", "monthly")
+REPEATED_HOUR = ("auto", "once", "both")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,16 @@ KIND_FLAGS = (
     ),
     KindFlag("preset", "--preset", lambda v: {"preset": v}, {"choices": PRESETS, "help": "at midnight (--tz)"}),
     KindFlag("manual", "--manual", lambda v: {}, {"action": "store_true", "help": "only when run by hand"}),
+    KindFlag(
+        "aws",
+        "--aws",
+        lambda v: {"expression": v},
+        {
+            "metavar": "EXPR",
+            "help": "an EventBridge Scheduler expression: 'cron(0 9 ? * MON-FRI *)', 'rate(5 minutes)', "
+            "'at(2027-01-01T09:00:00)' (in --tz)",
+        },
+    ),
 )
 assert {f.kind for f in KIND_FLAGS} == set(SCHEDULE_KINDS), "every schedule kind has its flag"
 KIND_FLAG_NAMES = ", ".join(f.flag for f in KIND_FLAGS)
@@ -62,7 +75,13 @@ def add_schedule_options(parser: argparse.ArgumentParser) -> None:
     kinds = options.add_mutually_exclusive_group()
     for kind in KIND_FLAGS:
         kinds.add_argument(kind.flag, **kind.options)
-    options.add_argument("--tz", metavar="ZONE", help="IANA time zone of --cron / --preset (default UTC)")
+    options.add_argument("--tz", metavar="ZONE", help="IANA time zone of --cron / --preset / --aws (default UTC)")
+    options.add_argument(
+        "--repeated-hour",
+        choices=REPEATED_HOUR,
+        help="when the clocks go back, run a repeated wall time once, at both instants, or auto (default: both "
+        "when the minute or hour field starts with '*', once otherwise)",
+    )
     options.add_argument("--start-at", metavar="ISO", help="no occurrence before this instant")
     options.add_argument("--end-at", metavar="ISO", help="no occurrence after this instant")
 
@@ -70,7 +89,7 @@ def add_schedule_options(parser: argparse.ArgumentParser) -> None:
 def schedule_from_args(args: argparse.Namespace, current: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The schedule the flags describe; with only --tz/--start-at/--end-at, ``current`` changed by them.
     None when no schedule flag was given."""
-    bounds = args.tz or args.start_at or args.end_at
+    bounds = args.tz or args.start_at or args.end_at or args.repeated_hour
     chosen = next((kind for kind in KIND_FLAGS if getattr(args, kind.dest) not in (None, False)), None)
     schedule: dict[str, Any]
     if chosen is not None:
@@ -78,13 +97,20 @@ def schedule_from_args(args: argparse.Namespace, current: Mapping[str, Any] | No
     elif current is not None and bounds:
         schedule = {k: v for k, v in current.items() if v is not None}
     elif bounds:
-        raise CliError(f"--tz, --start-at and --end-at go with a schedule: {KIND_FLAG_NAMES}", EXIT_USAGE)
+        raise CliError(
+            f"--tz, --repeated-hour, --start-at and --end-at go with a schedule: {KIND_FLAG_NAMES}", EXIT_USAGE
+        )
     else:
         return None
+    for flag, value in (("--tz", args.tz), ("--repeated-hour", args.repeated_hour)):
+        if value and schedule["type"] not in ZONED_KINDS:
+            raise CliError(
+                f"{flag} applies to --cron, --preset and --aws, not to a {schedule['type']} schedule", EXIT_USAGE
+            )
     if args.tz:
-        if schedule["type"] not in ZONED_KINDS:
-            raise CliError(f"--tz applies to --cron and --preset, not to a {schedule['type']} schedule", EXIT_USAGE)
         schedule["timezone"] = args.tz
+    if args.repeated_hour:
+        schedule["dst"] = {"repeated_hour": args.repeated_hour}
     if args.start_at:
         schedule["start_at"] = args.start_at
     if args.end_at:

@@ -149,8 +149,13 @@ def schedule_summary(schedule: Mapping[str, Any] | None) -> str:
         text = f"once at {fmt_time(schedule.get('at'))}"
     elif kind == "preset":
         text = f"{schedule.get('preset')} {schedule.get('timezone', 'UTC')}"
+    elif kind == "aws":
+        text = f"{schedule.get('expression')} {schedule.get('timezone', 'UTC')}"
     else:
         text = str(kind)
+    repeated_hour = (schedule.get("dst") or {}).get("repeated_hour")
+    if repeated_hour:
+        text += f" (repeated hour: {repeated_hour})"
     if schedule.get("start_at"):
         text += f" from {fmt_time(schedule['start_at'])}"
     if schedule.get("end_at"):
@@ -316,8 +321,11 @@ def render_run(run: Mapping[str, Any]) -> str:
 
 
 def render_preview(preview: Mapping[str, Any]) -> str:
+    notes = {change.get("at"): change.get("note") for change in preview.get("dst_changes") or []}
     lines = [str(preview.get("description", ""))]
-    lines.extend(f"{i:>3}  {fmt_time(t)}" for i, t in enumerate(preview.get("occurrences") or [], 1))
+    for i, at in enumerate(preview.get("occurrences") or [], 1):
+        note = notes.get(at)
+        lines.append(f"{i:>3}  {fmt_time(at)}" + (f"  DST: {note}" if note else ""))
     return "\n".join(lines)
 
 

@@ -38,7 +38,9 @@ _SCHEDULE_HELP = (
     '{"type": "interval", "every_seconds": 300}; '
     '{"type": "once", "at": "2026-12-07T15:00:00Z"}; '
     '{"type": "preset", "preset": "hourly|daily|weekly|monthly", "timezone": "UTC"}; '
-    '{"type": "manual"} (runs only when asked: use it with run_task_now for "immediately").'
+    '{"type": "manual"} (runs only when asked: use it with run_task_now for "immediately"); '
+    '{"type": "aws", "expression": "cron(0 9 ? * MON-FRI *)|rate(5 minutes)|at(2027-01-01T09:00:00)", '
+    '"timezone": "UTC"} (when the user gives an EventBridge expression).'
 )
 _TASK_ID = {"type": "string", "description": "A task id, task_…"}
 _TASK_FIELDS: dict[str, Any] = {

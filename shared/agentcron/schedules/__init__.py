@@ -1,6 +1,6 @@
 """Schedules: the validated JSON shapes, their occurrences and a human description.
 
-One module per kind (cron, interval, once, preset, manual), each a
+One module per kind (cron, interval, once, preset, manual, aws = eventbridge.py), each a
 ``ScheduleKind`` (base.py) owning its validation, its occurrences and its
 description; the ``Schedule`` union below is the one list of kinds, and
 ``SCHEDULE_KINDS`` (the names the API, problems and the CLI use) is derived from it.
@@ -20,18 +20,13 @@ Occurrence rules that every caller relies on:
   to a pure calendar matcher we can trust.
 
 DST policy (the design says "a skipped local time is not run twice nor silently
-lost, a repeated hour runs once"):
-
-* A wall time inside a spring-forward gap runs once, at the instant it maps to
-  with the offset in force before the gap (PEP 495 ``fold=0``), i.e. shifted
-  forward by the gap length: 02:30 on the Berlin spring day runs at 03:30 CEST.
-  When that shifted instant coincides with another occurrence it is yielded once.
-* In a fall-back fold every local wall-clock time runs once, at its first
-  (``fold=0``) instant.  This also applies to sub-hourly crons: ``*/30 * * * *``
-  in Berlin on the fall-back night yields 02:00 and 02:30 (first pass) and then
-  03:00, not the second 02:00/02:30.  Keeping the elapsed-time cadence instead
-  would run "the 02:30 job" twice, which is exactly what users of a wall-clock
-  schedule do not expect.
+lost"): explicit, per cron-based schedule (``dst.repeated_hour``), Debian cron's
+rule by default, and written down with the man page it follows in wallclock.py,
+the one place cron-based occurrences are computed. In short: a wall time inside a
+spring-forward gap runs once, shifted forward by the gap (02:30 -> 03:30 CEST);
+a wall time that happens twice runs once for fixed-time jobs (``30 2 * * *``) and
+twice for wildcard jobs (``*/15 * * * *``), which keep their cadence in real time.
+``annotated_occurrences`` says, per occurrence, what the rule did (for previews).
 """
 
 from __future__ import annotations
@@ -50,6 +45,8 @@ from agentcron.schedules.base import (
     to_epoch,
 )
 from agentcron.schedules.cron import MAX_EXPRESSION_LENGTH, CronSchedule
+from agentcron.schedules.dst import DstChange, DstPolicy
+from agentcron.schedules.eventbridge import AwsSchedule
 from agentcron.schedules.interval import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, IntervalSchedule
 from agentcron.schedules.manual import ManualSchedule
 from agentcron.schedules.once import OnceSchedule
@@ -64,7 +61,10 @@ __all__ = [
     "MIN_INTERVAL_SECONDS",
     "PRESET_EXPRESSIONS",
     "SCHEDULE_KINDS",
+    "AwsSchedule",
     "CronSchedule",
+    "DstChange",
+    "DstPolicy",
     "IntervalSchedule",
     "KindName",
     "ManualSchedule",
@@ -73,6 +73,7 @@ __all__ = [
     "Schedule",
     "ScheduleAdapter",
     "ScheduleKind",
+    "annotated_occurrences",
     "describe",
     "from_epoch",
     "next_occurrence",
@@ -83,7 +84,7 @@ __all__ = [
 
 # The one list of kinds: adding a kind is a module and a member here.
 Schedule = Annotated[
-    CronSchedule | IntervalSchedule | OnceSchedule | PresetSchedule | ManualSchedule,
+    CronSchedule | IntervalSchedule | OnceSchedule | PresetSchedule | ManualSchedule | AwsSchedule,
     Field(discriminator="type"),
 ]
 ScheduleAdapter: TypeAdapter[Schedule] = TypeAdapter(Schedule)
@@ -125,6 +126,24 @@ def next_occurrences(
     `anchor` is the origin of an interval schedule without start_at (the task's
     creation time); other schedule types ignore it.
     """
+    window = _window(schedule, after, count)
+    if window is None:
+        return []
+    return [from_epoch(epoch) for epoch in schedule.epochs(*window, count, anchor)]
+
+
+def annotated_occurrences(
+    schedule: Schedule, after: datetime, count: int, *, anchor: datetime | None = None
+) -> list[tuple[datetime, DstChange | None]]:
+    """``next_occurrences``, each with what the DST rule did to it (None: nothing)."""
+    window = _window(schedule, after, count)
+    if window is None:
+        return []
+    return [(from_epoch(epoch), change) for epoch, change in schedule.occurrences(*window, count, anchor)]
+
+
+def _window(schedule: Schedule, after: datetime, count: int) -> tuple[int, int] | None:
+    """[lower, upper] epochs to look in, or None when nothing can be found."""
     if isinstance(count, bool) or not 0 <= count <= MAX_COUNT:
         raise ValueError(f"count must be between 0 and {MAX_COUNT}")
     # Occurrences are whole seconds, so "strictly after" means from the next whole second.
@@ -136,8 +155,8 @@ def next_occurrences(
         upper = min(upper, to_epoch(schedule.end_at))
     lower = max(lower, 0)
     if count == 0 or lower > upper:
-        return []
-    return [from_epoch(epoch) for epoch in schedule.epochs(lower, upper, count, anchor)]
+        return None
+    return lower, upper
 
 
 def describe(schedule: Schedule) -> str:

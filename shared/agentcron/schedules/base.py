@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+if TYPE_CHECKING:
+    from agentcron.schedules.dst import DstChange
+
 MAX_TIMEZONE_LENGTH: Final = 64
 # Upper bound on one next_occurrences call, so a request cannot ask for an
 # unbounded amount of croniter work.
@@ -151,6 +154,13 @@ class ScheduleKind(BaseModel):
         """Up to `count` ascending epoch seconds in [lower, upper] (0 <= lower <= upper),
         ignoring start_at/end_at other than as an origin. `anchor`: the task's creation
         time, the origin of kinds that need one."""
+
+    def occurrences(
+        self, lower: int, upper: int, count: int, anchor: datetime | None
+    ) -> list[tuple[int, DstChange | None]]:
+        """``epochs``, each with what the DST rule did to it (None: nothing). Only
+        kinds evaluated in wall-clock time have anything to say."""
+        return [(epoch, None) for epoch in self.epochs(lower, upper, count, anchor)]
 
     @abstractmethod
     def summary(self) -> str:

@@ -5,7 +5,7 @@ day-of-week both restricted means either matches (Vixie cron); croniter's ``L``,
 ``W`` and ``#`` extensions are accepted. Rejected: seconds/year fields, ``@``
 macros (presets cover them), hashed ``H`` and random ``R`` values, backwards
 ranges, expressions that never match (Feb 30). An equal range such as ``5-5`` is
-stored as ``5`` (see ``_check_field``)."""
+stored as ``5`` (see ``check_field``)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from cron_descriptor import ExpressionDescriptor, Options
 from croniter import CroniterBadDateError, CroniterError, croniter
 from pydantic import Field, field_validator
 
-from agentcron.schedules.base import EPOCH, MAX_TIMEZONE_LENGTH, ZonedKind, zone
-from agentcron.schedules.wallclock import cron_epochs
+from agentcron.schedules.base import EPOCH, MAX_TIMEZONE_LENGTH
+from agentcron.schedules.dst import DST_FIELD_DESCRIPTION, DstPolicy
+from agentcron.schedules.wallclock import WallClockKind
 
 MAX_EXPRESSION_LENGTH: Final = 100
 
@@ -44,7 +45,7 @@ def _field_value(token: str, index: int) -> int | None:
     return _FIELD_ALIASES[index].get(token.lower())
 
 
-def _check_field(field: str, index: int) -> str:
+def check_field(field: str, index: int) -> str:
     """The field, checked and normalised; raises ValueError naming the field."""
     name = _FIELD_NAMES[index]
     low, high = _FIELD_RANGES[index]
@@ -104,7 +105,7 @@ def _check_expression(expression: str) -> str:
             f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}; "
             "seconds and year fields are not supported"
         )
-    normalised = " ".join(_check_field(field, index) for index, field in enumerate(fields))
+    normalised = " ".join(check_field(field, index) for index, field in enumerate(fields))
     try:
         croniter(normalised, EPOCH).get_next(datetime)
     except CroniterBadDateError:
@@ -124,10 +125,11 @@ def cron_text(expression: str) -> str:
         return f"Cron '{expression}'"
 
 
-class CronSchedule(ZonedKind):
+class CronSchedule(WallClockKind):
     type: Literal["cron"]
     expression: str = Field(max_length=MAX_EXPRESSION_LENGTH)
     timezone: str = Field(default="UTC", max_length=MAX_TIMEZONE_LENGTH)
+    dst: DstPolicy | None = Field(default=None, description=DST_FIELD_DESCRIPTION)
     start_at: datetime | None = None
     end_at: datetime | None = None
 
@@ -136,8 +138,8 @@ class CronSchedule(ZonedKind):
     def _expression(cls, value: str) -> str:
         return _check_expression(value)
 
-    def epochs(self, lower: int, upper: int, count: int, anchor: datetime | None) -> list[int]:
-        return cron_epochs(self.expression, zone(self.timezone), lower, upper, count)
+    def wall_expression(self) -> str:
+        return self.expression
 
     def summary(self) -> str:
         return f"{cron_text(self.expression)} ({self.timezone})"

@@ -7,8 +7,9 @@ from typing import Final, Literal
 
 from pydantic import Field
 
-from agentcron.schedules.base import MAX_TIMEZONE_LENGTH, ZonedKind, zone
-from agentcron.schedules.wallclock import cron_epochs
+from agentcron.schedules.base import MAX_TIMEZONE_LENGTH
+from agentcron.schedules.dst import DST_FIELD_DESCRIPTION, DstPolicy
+from agentcron.schedules.wallclock import WallClockKind
 
 PresetName = Literal["hourly", "daily", "weekly", "monthly"]
 PRESET_EXPRESSIONS: Final[dict[str, str]] = {
@@ -25,15 +26,16 @@ _PRESET_DESCRIPTIONS: Final[dict[str, str]] = {
 }
 
 
-class PresetSchedule(ZonedKind):
+class PresetSchedule(WallClockKind):
     type: Literal["preset"]
     preset: PresetName
     timezone: str = Field(default="UTC", max_length=MAX_TIMEZONE_LENGTH)
+    dst: DstPolicy | None = Field(default=None, description=DST_FIELD_DESCRIPTION)
     start_at: datetime | None = None
     end_at: datetime | None = None
 
-    def epochs(self, lower: int, upper: int, count: int, anchor: datetime | None) -> list[int]:
-        return cron_epochs(PRESET_EXPRESSIONS[self.preset], zone(self.timezone), lower, upper, count)
+    def wall_expression(self) -> str:
+        return PRESET_EXPRESSIONS[self.preset]
 
     def summary(self) -> str:
         return f"{_PRESET_DESCRIPTIONS[self.preset]} ({self.timezone})"

@@ -1,5 +1,6 @@
 // The schedule builder: every kind the API knows (cron with a zone, presets, interval, once,
-// manual) plus start/end bounds, with the API's own description and next occurrences as you type.
+// manual, an EventBridge expression) plus start/end bounds, with the API's own description and next
+// occurrences as you type. A schedule's DST policy is kept as it was (the CLI and the API set it).
 import { useEffect, useId, useMemo, useState } from "react";
 import { ApiError, type Schedule } from "../api/client";
 import { useSchedulePreview } from "../api/queries";
@@ -7,8 +8,12 @@ import { formatTime } from "../lib/format";
 
 export type ScheduleKind = Schedule["type"];
 
+type DstPolicy = Extract<Schedule, { type: "cron" }>["dst"];
+const ZONED: ScheduleKind[] = ["cron", "preset", "aws"];
+
 export interface ScheduleDraft {
   type: ScheduleKind;
+  dst?: DstPolicy;
   expression: string;
   timezone: string;
   preset: "hourly" | "daily" | "weekly" | "monthly";
@@ -33,6 +38,7 @@ const KINDS: { value: ScheduleKind; label: string }[] = [
   { value: "interval", label: "Every…" },
   { value: "once", label: "Once" },
   { value: "manual", label: "Manual only" },
+  { value: "aws", label: "EventBridge" },
 ];
 const ZONES: string[] = (() => {
   try {
@@ -73,12 +79,14 @@ export function draftOf(schedule: Schedule | undefined): ScheduleDraft {
   draft.type = schedule.type;
   draft.start_at = toLocalInput(schedule.start_at);
   draft.end_at = toLocalInput(schedule.end_at);
-  if (schedule.type === "cron") {
+  if (schedule.type === "cron" || schedule.type === "aws") {
     draft.expression = schedule.expression;
     draft.timezone = schedule.timezone ?? "UTC";
+    draft.dst = schedule.dst;
   } else if (schedule.type === "preset") {
     draft.preset = schedule.preset;
     draft.timezone = schedule.timezone ?? "UTC";
+    draft.dst = schedule.dst;
   } else if (schedule.type === "interval") {
     const unit = schedule.every_seconds % 86400 === 0 ? "days" : schedule.every_seconds % 3600 === 0 ? "hours" : "minutes";
     draft.unit = unit;
@@ -92,11 +100,14 @@ export function draftOf(schedule: Schedule | undefined): ScheduleDraft {
 /** The schedule the draft stands for, or null while it is incomplete. */
 export function scheduleOf(draft: ScheduleDraft): Schedule | null {
   const bounds = { start_at: fromLocalInput(draft.start_at), end_at: fromLocalInput(draft.end_at) };
+  const dst = draft.dst ? { dst: draft.dst } : {};
   switch (draft.type) {
     case "cron":
-      return draft.expression.trim() ? { type: "cron", expression: draft.expression.trim(), timezone: draft.timezone, ...bounds } : null;
+      return draft.expression.trim() ? { type: "cron", expression: draft.expression.trim(), timezone: draft.timezone, ...dst, ...bounds } : null;
+    case "aws":
+      return draft.expression.trim() ? { type: "aws", expression: draft.expression.trim(), timezone: draft.timezone, ...dst, ...bounds } : null;
     case "preset":
-      return { type: "preset", preset: draft.preset, timezone: draft.timezone, ...bounds };
+      return { type: "preset", preset: draft.preset, timezone: draft.timezone, ...dst, ...bounds };
     case "interval": {
       const every = Number(draft.every);
       if (!Number.isFinite(every) || every <= 0) return null;
@@ -156,7 +167,7 @@ export function ScheduleBuilder({ draft, onChange, errors }: Props) {
   const preview = useSchedulePreview(debounced, 5);
   const previewErrors = preview.error instanceof ApiError ? preview.error.fieldErrors : {};
   const fieldError = (name: string) => errors[`schedule.${name}`] ?? previewErrors[`schedule.${name}`];
-  const zone = draft.type === "cron" || draft.type === "preset" ? draft.timezone : browserZone();
+  const zone = ZONED.includes(draft.type) ? draft.timezone : browserZone();
   const occurrences = preview.data?.occurrences ?? [];
   const offsets = offsetsIn(zone, occurrences);
   const otherPreviewError =
@@ -202,6 +213,24 @@ export function ScheduleBuilder({ draft, onChange, errors }: Props) {
         </>
       )}
 
+      {draft.type === "aws" && (
+        <div className="field">
+          <label htmlFor={`${id}-aws`}>EventBridge expression: cron(…), rate(…) or at(…)</label>
+          <input
+            id={`${id}-aws`}
+            value={draft.expression}
+            placeholder="cron(0 9 ? * MON-FRI *)"
+            onChange={(e) => set("expression", e.target.value)}
+            aria-invalid={Boolean(fieldError("expression"))}
+            aria-describedby={`${id}-aws-error`}
+            spellCheck={false}
+            autoComplete="off"
+            className="mono"
+          />
+          <FieldError id={`${id}-aws-error`} message={fieldError("expression")} />
+        </div>
+      )}
+
       {draft.type === "preset" && (
         <div className="field">
           <label htmlFor={`${id}-preset`}>Preset (at midnight in the zone; weekly is Mondays)</label>
@@ -214,7 +243,7 @@ export function ScheduleBuilder({ draft, onChange, errors }: Props) {
         </div>
       )}
 
-      {(draft.type === "cron" || draft.type === "preset") && (
+      {ZONED.includes(draft.type) && (
         <div className="field">
           <label htmlFor={`${id}-zone`}>Time zone</label>
           <input
