@@ -254,7 +254,7 @@ def _normalise(text: str) -> str:
     lowered = text.lower()
     lowered = re.sub(r"\ba\.m\.?", "am", lowered)
     lowered = re.sub(r"\bp\.m\.?", "pm", lowered)
-    lowered = re.sub(r"(\d)\.(\d\d)\b", r"\1:\2", lowered)  # 9.30 is 9:30
+    lowered = re.sub(r"(\d)\.(\d\d)(?!\d)", r"\1:\2", lowered)  # 9.30 is 9:30
     lowered = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1\2", lowered)
     lowered = re.sub(r"[.,;!?()\"']", " ", lowered)
     lowered = re.sub(r"\s*&\s*", " and ", lowered)
