@@ -26,7 +26,7 @@ from agentcron.models import (
 )
 from agentcron.overlap import manual_run_refusal
 from agentcron.pricing import PRICES_AS_OF, CostEstimate, estimate_cost, round_usd
-from agentcron.read_models import CostTotals, MonthBudget, Preview, RunStatistics
+from agentcron.read_models import CostTotals, MonthBudget, Preview, RunStatistics, WordsPreview
 from agentcron.schedules import Schedule, to_epoch
 from agentcron.tools_catalog import ToolSpec
 from pydantic import BaseModel, ConfigDict, Field
@@ -180,6 +180,12 @@ class ToolList(View):
 class SchedulePreview(View):
     description: str
     occurrences: list[datetime]
+
+
+class ScheduleFromWords(SchedulePreview):
+    """A schedule read from words: the schedule to save, and its preview."""
+
+    schedule: Schedule
 
 
 class FailureSummary(View):
@@ -362,6 +368,11 @@ def run_views(runs: list[Run], deleted_tasks: set[str]) -> list[RunView]:
 
 def preview_view(preview: Preview) -> SchedulePreview:
     return SchedulePreview(description=preview.description, occurrences=preview.occurrences)
+
+
+def words_view(words: WordsPreview) -> ScheduleFromWords:
+    preview = preview_view(words.preview)
+    return ScheduleFromWords(schedule=words.schedule, **preview.model_dump())
 
 
 def cost_summary_view(cost: CostTotals) -> CostSummary:

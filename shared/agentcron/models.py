@@ -24,7 +24,9 @@ from pydantic import (
 
 from agentcron.guarded_http import is_local_loopback_url
 from agentcron.ids import CONNECTOR_ID_RE
-from agentcron.schedules import Schedule
+from agentcron.schedules import MAX_TIMEZONE_LENGTH, Schedule
+from agentcron.schedules.base import zone
+from agentcron.schedules.words import MAX_WORDS_LENGTH
 from agentcron.tools_catalog import TOOL_NAMES
 
 MAX_PROMPT_CHARS = 50_000
@@ -334,6 +336,20 @@ class PreviewRequest(StrictInput):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("must carry a UTC offset, e.g. 2026-12-01T09:00:00Z")
+        return value
+
+
+class ScheduleWordsRequest(StrictInput):
+    """A schedule said in words ("every weekday at 9am"), read in `timezone` unless it names one."""
+
+    text: str = Field(min_length=1, max_length=MAX_WORDS_LENGTH, examples=["every weekday at 9am"])
+    timezone: str = Field(default="UTC", max_length=MAX_TIMEZONE_LENGTH, examples=["Europe/Berlin"])
+    count: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
         return value
 
 

@@ -13,12 +13,21 @@ from decimal import Decimal
 from agentcron.models import Run, RunError, RunStatus
 from agentcron.monthly_budgets import MonthSpend
 from agentcron.pricing import estimate_cost, price_entry
+from agentcron.schedules import Schedule
 
 
 @dataclass(frozen=True)
 class Preview:
     description: str
     occurrences: list[datetime]
+
+
+@dataclass(frozen=True)
+class WordsPreview:
+    """A schedule read from words, and its preview."""
+
+    schedule: Schedule
+    preview: Preview
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from agentcron.models import (
     PreviewRequest,
     Run,
     RunStatus,
+    ScheduleWordsRequest,
     Task,
     TaskCreate,
     TaskPatch,
@@ -40,9 +41,10 @@ from agentcron.monthly_budgets import MonthSpend, month_of, next_month_start, ta
 from agentcron.observability import logger
 from agentcron.overlap import manual_run_refusal
 from agentcron.queue import RunMessage, RunQueue
-from agentcron.read_models import MonthBudget, Preview, RunStatistics, run_statistics
+from agentcron.read_models import MonthBudget, Preview, RunStatistics, WordsPreview, run_statistics
 from agentcron.reports.formats import RunReport, report_filename
 from agentcron.schedules import Schedule, describe, from_epoch, next_occurrences, next_run_epoch, to_epoch
+from agentcron.schedules.words import NotUnderstood, parse_words
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store
 from agentcron.store.spend import task_spend_key
 
@@ -547,6 +549,18 @@ class Service:
             description=describe(request.schedule),
             occurrences=next_occurrences(request.schedule, after, request.count, anchor=now),
         )
+
+    def parse_words(self, request: ScheduleWordsRequest) -> WordsPreview:
+        """The schedule `request.text` says, previewed from now; relative phrases count from the clock."""
+        try:
+            schedule = parse_words(request.text, request.timezone, self.clock())
+        except NotUnderstood as refused:
+            raise InvalidRequest(
+                f"text: {refused.reason}",
+                [FieldError("body.text", refused.reason)],
+                suggestions=refused.suggestions,
+            ) from None
+        return WordsPreview(schedule, self.preview(PreviewRequest(schedule=schedule, count=request.count)))
 
     def stats(self, owner: str, task_id: str) -> RunStatistics:
         runs = self.store.list_task_runs(owner, task_id, limit=STATS_WINDOW, cursor=None, status=None).items

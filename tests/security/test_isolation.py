@@ -164,6 +164,7 @@ PUBLIC_ROUTES = {
     ("GET", "/v1/tasks/due"),
     ("GET", "/v1/runs"),
     ("POST", "/v1/schedules/preview"),
+    ("POST", "/v1/schedules/parse"),
     ("GET", "/v1/tools"),
     ("GET", "/v1/health"),
     ("GET", "/v1/openapi.json"),
