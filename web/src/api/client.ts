@@ -11,6 +11,7 @@ export type Run = components["schemas"]["RunView"];
 export type RunStatus = components["schemas"]["RunStatus"];
 export type Schedule = TaskCreate["schedule"];
 export type SchedulePreview = components["schemas"]["SchedulePreview"];
+export type ScheduleFromWords = components["schemas"]["ScheduleFromWords"];
 export type TaskStats = components["schemas"]["TaskStats"];
 export type Tool = components["schemas"]["ListedTool"];
 export type Policies = components["schemas"]["Policies"];
@@ -38,6 +39,8 @@ export interface Problem {
   status: number;
   detail?: string;
   errors?: { field: string; message: string }[];
+  /** Inputs close to the refused one that would be taken (a schedule in words). */
+  suggestions?: string[];
 }
 
 /** An API call that did not succeed; `fieldErrors` maps a form field ("schedule.expression") to its message. */
