@@ -137,7 +137,17 @@ function offsetsIn(zone: string, occurrences: string[]): string[] {
 
 function inZone(iso: string, zone: string): string {
   try {
-    return new Date(iso).toLocaleString(undefined, { timeZone: zone, dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+    // Spelled out: dateStyle/timeStyle cannot be combined with timeZoneName (a TypeError, which
+    // would fall back to the browser's own zone below).
+    return new Date(iso).toLocaleString(undefined, {
+      timeZone: zone,
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZoneName: "short",
+    });
   } catch {
     return formatTime(iso);
   }
@@ -354,8 +364,8 @@ function SayWhen({ zone, onSchedule }: { zone: string; onSchedule: (schedule: Sc
   };
 
   return (
-    <div className="say-when" role="group" aria-labelledby={`${id}-label`}>
-      <label id={`${id}-label`} htmlFor={`${id}-words`}>
+    <div className="say-when">
+      <label htmlFor={`${id}-words`}>
         Say when
       </label>
       <div className="field-row">
