@@ -24,9 +24,8 @@ from pydantic import (
 
 from agentcron.guarded_http import is_local_loopback_url
 from agentcron.ids import CONNECTOR_ID_RE
-from agentcron.schedules import MAX_TIMEZONE_LENGTH, Schedule
+from agentcron.schedules import MAX_TIMEZONE_LENGTH, MAX_WORDS_LENGTH, Schedule
 from agentcron.schedules.base import zone
-from agentcron.schedules.words import MAX_WORDS_LENGTH
 from agentcron.tools_catalog import TOOL_NAMES
 
 MAX_PROMPT_CHARS = 50_000

@@ -44,7 +44,6 @@ from agentcron.queue import RunMessage, RunQueue
 from agentcron.read_models import MonthBudget, Preview, RunStatistics, WordsPreview, run_statistics
 from agentcron.reports.formats import RunReport, report_filename
 from agentcron.schedules import Schedule, describe, from_epoch, next_occurrences, next_run_epoch, to_epoch
-from agentcron.schedules.words import NotUnderstood, parse_words
 from agentcron.store import KEEP, QUEUED_GRACE_SECONDS, IdempotencyClaim, Keep, Page, Store
 from agentcron.store.spend import task_spend_key
 
@@ -552,6 +551,10 @@ class Service:
 
     def parse_words(self, request: ScheduleWordsRequest) -> WordsPreview:
         """The schedule `request.text` says, previewed from now; relative phrases count from the clock."""
+        # Imported here: the dispatcher and the runner build this service too, and the grammar's
+        # ~10 ms of regex compilation is only the parse route's to pay.
+        from agentcron.schedules.words import NotUnderstood, parse_words
+
         try:
             schedule = parse_words(request.text, request.timezone, self.clock())
         except NotUnderstood as refused:

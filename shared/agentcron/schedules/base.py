@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 MAX_TIMEZONE_LENGTH: Final = 64
+# The longest schedule said in words (schedules/words.py) that is read.
+MAX_WORDS_LENGTH: Final = 200
 # Upper bound on one next_occurrences call, so a request cannot ask for an
 # unbounded amount of croniter work.
 MAX_COUNT: Final = 1000

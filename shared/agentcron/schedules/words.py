@@ -41,13 +41,12 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from agentcron.schedules.base import MAX_TIMEZONE_LENGTH, _zone_names, normalise_instant, zone
+from agentcron.schedules.base import MAX_TIMEZONE_LENGTH, MAX_WORDS_LENGTH, _zone_names, normalise_instant, zone
 from agentcron.schedules.cron import CronSchedule
 from agentcron.schedules.interval import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, IntervalSchedule
 from agentcron.schedules.once import OnceSchedule
 from agentcron.schedules.preset import PresetSchedule
 
-MAX_WORDS_LENGTH: Final = 200
 MAX_SUGGESTIONS: Final = 5
 DEFAULT_TIME: Final = time(9, 0)
 
