@@ -340,6 +340,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Preview a schedule",
         "The next occurrences of a schedule and a description in words, without saving anything.",
     ),
+    ("post", "/v1/schedules/parse"): Operation(
+        "parseSchedule",
+        "Read a schedule from words",
+        "Turns a phrase such as `every weekday at 9am`, `the last friday of the month at 17:00`, `every 15 "
+        "minutes` or `tomorrow at 9am Tokyo time` into a schedule, with its description and next occurrences, "
+        "without saving anything. Relative phrases become a `once` schedule counted from now in the zone; a zone "
+        "named in the text wins over `timezone`. A phrase it cannot read is a 422 whose `suggestions` are "
+        "phrases close to it that it can.",
+        raises=(errors.InvalidRequest,),
+    ),
     ("get", "/v1/tools"): Operation(
         "listTools",
         "List tools",
@@ -467,6 +477,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                     "message": {"type": "string"},
                 },
             },
+        },
+        "suggestions": {
+            "type": "array",
+            "description": "Inputs close to the one refused that would be taken (a schedule in words)",
+            "items": {"type": "string"},
         },
     },
 }

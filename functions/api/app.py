@@ -50,20 +50,22 @@ def problem(
     detail: str,
     field_errors: list[errors.FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    suggestions: tuple[str, ...] = (),
 ) -> Response[str]:
     return Response(
         status_code=status,
         content_type=PROBLEM_CONTENT_TYPE,
-        body=problem_body(status, detail, field_errors or []),
+        body=problem_body(status, detail, field_errors or [], suggestions),
         headers=headers,
     )
 
 
 @app.exception_handler(errors.AgentcronError)  # type: ignore[untyped-decorator]
 def handle_core_error(error: errors.AgentcronError) -> Response[str]:
-    field_errors = error.errors if isinstance(error, errors.InvalidRequest) else None
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, errors.RateLimited) else None
-    return problem(status_of(error), error.detail, field_errors, headers)
+    if isinstance(error, errors.InvalidRequest):
+        return problem(status_of(error), error.detail, error.errors, headers, suggestions=error.suggestions)
+    return problem(status_of(error), error.detail, None, headers)
 
 
 def invalid_detail(field_errors: list[errors.FieldError]) -> str:

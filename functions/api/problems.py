@@ -34,7 +34,9 @@ def status_of(error: errors.AgentcronError) -> int:
     return 500
 
 
-def problem_body(status: int, detail: str, field_errors: Iterable[errors.FieldError] = ()) -> str:
+def problem_body(
+    status: int, detail: str, field_errors: Iterable[errors.FieldError] = (), suggestions: Sequence[str] = ()
+) -> str:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -44,6 +46,8 @@ def problem_body(status: int, detail: str, field_errors: Iterable[errors.FieldEr
     listed = [{"field": e.loc, "message": e.message} for e in field_errors]
     if listed:
         body["errors"] = listed
+    if suggestions:
+        body["suggestions"] = list(suggestions)
     return json.dumps(body)
 
 

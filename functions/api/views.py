@@ -27,7 +27,7 @@ from agentcron.models import (
 )
 from agentcron.overlap import manual_run_refusal
 from agentcron.pricing import PRICES_AS_OF, CostEstimate, estimate_cost, round_usd
-from agentcron.read_models import CostTotals, MonthBudget, Preview, RunStatistics
+from agentcron.read_models import CostTotals, MonthBudget, Preview, RunStatistics, WordsPreview
 from agentcron.schedules import Schedule, to_epoch
 from agentcron.tools_catalog import ToolSpec
 from pydantic import BaseModel, ConfigDict, Field
@@ -211,6 +211,12 @@ class SchedulePreview(View):
         description="The occurrences whose time the daylight-saving rule decided (the schedule's `dst` policy); "
         "empty when no clock change falls among them",
     )
+
+
+class ScheduleFromWords(SchedulePreview):
+    """A schedule read from words: the schedule to save, and its preview."""
+
+    schedule: Schedule
 
 
 class FailureSummary(View):
@@ -418,6 +424,11 @@ def preview_view(preview: Preview) -> SchedulePreview:
             for at, change in preview.dst_changes
         ],
     )
+
+
+def words_view(words: WordsPreview) -> ScheduleFromWords:
+    preview = preview_view(words.preview)
+    return ScheduleFromWords(schedule=words.schedule, **preview.model_dump())
 
 
 def cost_summary_view(cost: CostTotals) -> CostSummary:

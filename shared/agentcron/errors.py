@@ -39,11 +39,13 @@ class PreconditionFailed(AgentcronError):
 
 
 class InvalidRequest(AgentcronError):
-    """Input that parses but is not acceptable, with one entry per bad field."""
+    """Input that parses but is not acceptable, with one entry per bad field; `suggestions`
+    are acceptable inputs close to it, where the core can name some (schedules in words)."""
 
-    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(detail)
         self.errors = errors or []
+        self.suggestions = suggestions
 
 
 class BadRequest(AgentcronError):

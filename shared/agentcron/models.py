@@ -26,7 +26,8 @@ from pydantic import (
 
 from agentcron.guarded_http import is_local_loopback_url
 from agentcron.ids import CONNECTOR_ID_RE, TASK_ID_RE
-from agentcron.schedules import Schedule
+from agentcron.schedules import MAX_TIMEZONE_LENGTH, MAX_WORDS_LENGTH, Schedule
+from agentcron.schedules.base import zone
 from agentcron.task_templates import TEMPLATE_IDS, from_template, template_named
 from agentcron.tools_catalog import TOOL_NAMES
 
@@ -281,7 +282,10 @@ def _template_or_fields(schema: dict[str, Any]) -> None:
     required = [field for field in schema.pop("required", []) if field not in _FIELDS_A_TEMPLATE_GIVES]
     if required:
         schema["required"] = required
-    schema["anyOf"] = [{"required": list(_FIELDS_A_TEMPLATE_GIVES)}, {"required": ["template"]}]
+    schema["anyOf"] = [
+        {"type": "object", "required": list(_FIELDS_A_TEMPLATE_GIVES)},
+        {"type": "object", "required": ["template"]},
+    ]
 
 
 MAX_CHAIN_DEPTH = 5
@@ -424,6 +428,20 @@ class PreviewRequest(StrictInput):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("must carry a UTC offset, e.g. 2026-12-01T09:00:00Z")
+        return value
+
+
+class ScheduleWordsRequest(StrictInput):
+    """A schedule said in words ("every weekday at 9am"), read in `timezone` unless it names one."""
+
+    text: str = Field(min_length=1, max_length=MAX_WORDS_LENGTH, examples=["every weekday at 9am"])
+    timezone: str = Field(default="UTC", max_length=MAX_TIMEZONE_LENGTH, examples=["Europe/Berlin"])
+    count: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
         return value
 
 

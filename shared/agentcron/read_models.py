@@ -13,7 +13,7 @@ from decimal import Decimal
 from agentcron.models import Run, RunError, RunStatus
 from agentcron.monthly_budgets import MonthSpend
 from agentcron.pricing import estimate_cost, price_entry
-from agentcron.schedules import DstChange
+from agentcron.schedules import DstChange, Schedule
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,14 @@ class Preview:
     occurrences: list[datetime]
     # The occurrences the DST rule moved, skipped or doubled, each with its instant.
     dst_changes: list[tuple[datetime, DstChange]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WordsPreview:
+    """A schedule read from words, and its preview."""
+
+    schedule: Schedule
+    preview: Preview
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ MUTATING_ROUTES = [
     ("POST", "/v1/tasks/{task}/runs"),
     ("POST", "/v1/runs/{run}/reply"),
     ("POST", "/v1/schedules/preview"),
+    ("POST", "/v1/schedules/parse"),
 ]
 HOSTILE_BODIES: list[Any] = [
     None,
@@ -94,6 +95,9 @@ HOSTILE_BODIES: list[Any] = [
     {"name": "\u0000" * 10},
     {"x" * 1000: "y" * 100_000},
     {"count": -1},
+    {"text": "every " * 40},
+    {"text": 9},
+    {"text": "daily", "timezone": "../../etc/passwd"},
     {"deeply": [[[[[[[[[[[[[[[[[[[[{}]]]]]]]]]]]]]]]]]]]]},
 ]
 

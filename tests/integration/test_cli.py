@@ -202,6 +202,44 @@ def test_schedule_preview(agentcron: Agentcron) -> None:
     assert [cli.fmt_time(t) for t in as_json["occurrences"]] == [line.split()[1] for line in shown.lines[1:]]
 
 
+def test_when_takes_a_schedule_in_words_on_create_and_update(agentcron: Agentcron) -> None:
+    task_id = create(
+        agentcron, "--name", "standup", "--prompt", "p", "--when", "every weekday at 9am", "--tz", "Europe/Berlin"
+    )
+    shown = agentcron("tasks", "get", task_id, "--json").json
+    assert shown["schedule"]["type"] == "cron"
+    assert (shown["schedule"]["expression"], shown["schedule"]["timezone"]) == ("0 9 * * 1-5", "Europe/Berlin")
+    moved = agentcron("tasks", "update", task_id, "--when", "the last friday of the month at 17:00 Tokyo time", "-q")
+    assert moved.code == 0, moved.err
+    schedule = agentcron("tasks", "get", task_id, "--json").json["schedule"]
+    assert (schedule["expression"], schedule["timezone"]) == ("0 17 * * L5", "Asia/Tokyo")
+    every = agentcron("tasks", "update", task_id, "--when", "every 15 minutes", "--json")
+    assert every.code == 0, every.err
+    assert every.json["schedule"]["type"] == "interval" and every.json["schedule"]["every_seconds"] == 900
+
+
+def test_when_it_cannot_read_prints_the_suggestions(agentcron: Agentcron) -> None:
+    result = agentcron("tasks", "create", "--name", "vague", "--prompt", "p", "--when", "at 9am")
+    assert result.code == 1 and result.out == ""
+    assert "--when 'at 9am': a time of day alone does not say which days" in result.err
+    assert "try --when 'every day at 9am'" in result.err
+    assert "try --when 'tomorrow at 9am'" in result.err
+    names = [task["name"] for task in agentcron("tasks", "list", "--all", "--json").json["items"]]
+    assert "vague" not in names
+
+
+def test_when_and_another_schedule_flag_are_refused(agentcron: Agentcron, capsys: pytest.CaptureFixture[str]) -> None:
+    result = agentcron("tasks", "create", "--name", "x", "--prompt", "p", "--when", "daily", "--manual")
+    assert result.code == 2
+    assert "argument --manual: not allowed with argument --when" in capsys.readouterr().err
+
+
+def test_schedule_preview_reads_words(agentcron: Agentcron) -> None:
+    shown = agentcron("schedule", "preview", "--when", "every monday and thursday at 14:30", "--tz", "Europe/Berlin")
+    assert shown.code == 0, shown.err
+    assert shown.lines[0] == "At 14:30, only on Monday and Thursday (Europe/Berlin)" and len(shown.lines) == 6
+
+
 def test_list_all_follows_every_page(agentcron: Agentcron) -> None:
     made = [create(agentcron, "--name", f"page {i}", "--prompt", "p", "--manual", user="pager") for i in range(3)]
     first = agentcron("tasks", "list", "--limit", "1", "--json", user="pager").json

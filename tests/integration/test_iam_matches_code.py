@@ -146,6 +146,7 @@ def test_api_role_is_exactly_what_the_api_calls(
     api.post(f"/v1/tasks/{task['id']}/enable")
     api.delete(f"/v1/tasks/{task['id']}")
     api.post("/v1/schedules/preview", {"schedule": {"type": "manual"}})
+    api.post("/v1/schedules/parse", {"text": "every weekday at 9am", "timezone": "Europe/Berlin"})
     conversation = api.post("/v1/conversations", {"message": "hello"}, headers={"idempotency-key": "c1"}).json
     base = f"/v1/conversations/{conversation['id']}"
     assert api.post(f"{base}/messages", {"text": "again"}, headers={"idempotency-key": "m1"}).status == 202

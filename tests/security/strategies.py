@@ -180,6 +180,32 @@ def previews() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+# Phrases the words parser documents, in any case, said in a zone or not (agentcron.schedules.words).
+PHRASES_IN_WORDS = (
+    "every weekday at 9am",
+    "every 15 minutes",
+    "hourly",
+    "the last friday of the month at 17:00",
+    "the first day of the month",
+    "every monday and thursday at 14:30",
+    "in 20 minutes",
+    "tomorrow at noon",
+    "every day at 9am Tokyo time",
+    "every day at 9am in Europe/Paris",
+)
+
+
+def schedule_words() -> st.SearchStrategy[dict[str, Any]]:
+    phrase = st.sampled_from(PHRASES_IN_WORDS).flatmap(lambda p: st.sampled_from([p, p.upper(), p.title()]))
+    return st.fixed_dictionaries(
+        {"text": phrase},
+        optional={
+            "timezone": st.sampled_from(["UTC", "Europe/Berlin", "Pacific/Auckland"]),
+            "count": st.integers(1, 100),
+        },
+    )
+
+
 def run_now_bodies() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({}, optional={"variables": variable_maps()})
 
@@ -197,6 +223,7 @@ VALID_BODIES: dict[tuple[str, str], st.SearchStrategy[dict[str, Any]]] = {
     ("POST", "/v1/tasks"): task_bodies(),
     ("PATCH", "/v1/tasks/{task_id}"): task_patches(),
     ("POST", "/v1/schedules/preview"): previews(),
+    ("POST", "/v1/schedules/parse"): schedule_words(),
     ("POST", "/v1/tasks/{task_id}/runs"): run_now_bodies(),
     ("POST", "/v1/runs/{run_id}/reply"): replies(),
     ("POST", "/v1/tasks/{task_id}/disable"): disables(),

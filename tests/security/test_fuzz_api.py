@@ -92,6 +92,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("GET", "/v1/api-keys"),
     ("DELETE", "/v1/api-keys/{key_id}"),
     ("POST", "/v1/schedules/preview"),
+    ("POST", "/v1/schedules/parse"),
     ("GET", "/v1/tools"),
     ("GET", "/v1/templates"),
     ("POST", "/v1/tasks/execute-due"),
@@ -334,6 +335,7 @@ BODY_ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1/tasks/{task_id}/runs"),
     ("POST", "/v1/runs/{run_id}/reply"),
     ("POST", "/v1/schedules/preview"),
+    ("POST", "/v1/schedules/parse"),
 ]
 
 
@@ -387,6 +389,7 @@ def test_a_json_array_body_is_a_422(fuzzer: FuzzTarget, method: str, path: str) 
         "/v1/tasks/{task_id}/runs": {"variables": {"x": "1"}},
         "/v1/runs/{run_id}/reply": {"reply": "array"},
         "/v1/schedules/preview": {"schedule": {"type": "manual"}},
+        "/v1/schedules/parse": {"text": "every weekday at 9am"},
     }[path]
     response = fuzzer.call(method, _concrete(path, ids), [valid, {"ignored": True}, 12345])
     assert response.status_code == 422, (response.status_code, response.text)

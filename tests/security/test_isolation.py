@@ -179,6 +179,7 @@ PUBLIC_ROUTES = {
     ("POST", "/v1/tasks/execute-due"),
     ("GET", "/v1/runs"),
     ("POST", "/v1/schedules/preview"),
+    ("POST", "/v1/schedules/parse"),
     ("GET", "/v1/tools"),
     ("GET", "/v1/templates"),
     # No token: the delivery's signature is its credential (tests/integration/test_webhook_triggers.py).

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentcron_local.cli.schedule import KIND_FLAG_NAMES, add_schedule_options, schedule_from_args
+from agentcron_local.cli.schedule import KIND_FLAG_NAMES, WordsReader, add_schedule_options, schedule_from_args
 from agentcron_local.cli.values import parse_chain_link, parse_duration, parse_var, read_json, read_text
 from agentcron_local.client import EXIT_USAGE, CliError
 
@@ -262,8 +262,8 @@ def _report(args: argparse.Namespace, body: dict[str, Any]) -> None:
         body["report"] = {"format": args.report}
 
 
-def create_body(args: argparse.Namespace) -> dict[str, Any]:
-    """``tasks create``'s flags -> the POST /v1/tasks body."""
+def create_body(args: argparse.Namespace, read_words: WordsReader | None = None) -> dict[str, Any]:
+    """``tasks create``'s flags -> the POST /v1/tasks body (``read_words`` reads --when)."""
     body = read_json(args.from_file, "the task file") if args.from_file else {}
     _common_fields(args, body)
     if args.var:
@@ -276,7 +276,7 @@ def create_body(args: argparse.Namespace) -> dict[str, Any]:
         body["enabled"] = False
     _sections(args, body, {})
     _report(args, body)
-    schedule = schedule_from_args(args, body.get("schedule"))
+    schedule = schedule_from_args(args, body.get("schedule"), read_words)
     if schedule is not None:
         body["schedule"] = schedule
     if getattr(args, "template", None):
@@ -298,7 +298,9 @@ def create_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def update_body(args: argparse.Namespace, current: Mapping[str, Any]) -> dict[str, Any]:
+def update_body(
+    args: argparse.Namespace, current: Mapping[str, Any], read_words: WordsReader | None = None
+) -> dict[str, Any]:
     """``tasks update``'s flags -> the PATCH body, merged onto ``current`` where a field is a whole
     object (variables, agent, policies, notify) so that only what was asked for changes."""
     body = read_json(args.from_file, "the patch file") if args.from_file else {}
@@ -320,7 +322,7 @@ def update_body(args: argparse.Namespace, current: Mapping[str, Any]) -> dict[st
         body["tags"] = list(args.tag)
     _sections(args, body, current)
     _report(args, body)
-    schedule = schedule_from_args(args, body.get("schedule") or current.get("schedule"))
+    schedule = schedule_from_args(args, body.get("schedule") or current.get("schedule"), read_words)
     if schedule is not None:
         body["schedule"] = schedule
     if not body:

@@ -10,7 +10,7 @@ from agentcron_local.cli.context import Ctx, add_paging, add_wait_options
 from agentcron_local.cli.output import echo, note
 from agentcron_local.cli.registry import Action, group
 from agentcron_local.cli.runs import watch
-from agentcron_local.cli.schedule import SCHEDULE_KINDS
+from agentcron_local.cli.schedule import SCHEDULE_KINDS, words_reader
 from agentcron_local.cli.task_fields import add_task_fields, create_body, update_body
 from agentcron_local.cli.values import parse_var
 from agentcron_local.cli.views import (
@@ -38,7 +38,9 @@ def _replayed_note(headers: Mapping[str, str], what: str) -> None:
 
 
 def tasks_create(ctx: Ctx) -> int:
-    answer = ctx.client.request("POST", "/v1/tasks", body=create_body(ctx.args), headers=_idempotency(ctx.args))
+    answer = ctx.client.request(
+        "POST", "/v1/tasks", body=create_body(ctx.args, words_reader(ctx.client)), headers=_idempotency(ctx.args)
+    )
     _replayed_note(answer.headers, "created this task")
     ctx.show(answer.body, render_task)
     return EXIT_OK
@@ -84,7 +86,7 @@ def tasks_update(ctx: Ctx) -> int:
     args = ctx.args
     path = _task_path(ctx)
     current = ctx.client.get(path)
-    body = update_body(args, current)
+    body = update_body(args, current, words_reader(ctx.client))
     version = args.if_match if args.if_match is not None else current["version"]
     try:
         updated = ctx.client.request("PATCH", path, body=body, headers={"If-Match": f'"{version}"'}).body

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from agentcron.schedules.dst import DstChange
 
 MAX_TIMEZONE_LENGTH: Final = 64
+# The longest schedule said in words (schedules/words.py) that is read.
+MAX_WORDS_LENGTH: Final = 200
 # Upper bound on one next_occurrences call, so a request cannot ask for an
 # unbounded amount of croniter work.
 MAX_COUNT: Final = 1000

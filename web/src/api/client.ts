@@ -9,8 +9,9 @@ export type TaskCreate = components["schemas"]["TaskCreate"];
 export type TaskPatch = components["schemas"]["TaskPatch"];
 export type Run = components["schemas"]["RunView"];
 export type RunStatus = components["schemas"]["RunStatus"];
-export type Schedule = TaskCreate["schedule"];
+export type Schedule = NonNullable<TaskCreate["schedule"]>;
 export type SchedulePreview = components["schemas"]["SchedulePreview"];
+export type ScheduleFromWords = components["schemas"]["ScheduleFromWords"];
 export type TaskStats = components["schemas"]["TaskStats"];
 export type Tool = components["schemas"]["ListedTool"];
 export type Policies = components["schemas"]["Policies"];
@@ -38,6 +39,8 @@ export interface Problem {
   status: number;
   detail?: string;
   errors?: { field: string; message: string }[];
+  /** Inputs close to the refused one that would be taken (a schedule in words). */
+  suggestions?: string[];
 }
 
 /** An API call that did not succeed; `fieldErrors` maps a form field ("schedule.expression") to its message. */

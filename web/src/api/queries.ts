@@ -132,6 +132,14 @@ export function useSchedulePreview(schedule: Schedule | null, count = 5) {
   });
 }
 
+/** A schedule read from words ("every weekday at 9am") in `timezone`, with its preview; saves nothing. */
+export function useParseSchedule() {
+  return useMutation({
+    mutationFn: ({ text, timezone }: { text: string; timezone: string }) =>
+      unwrap(api.POST("/v1/schedules/parse", { body: { text, timezone, count: 5 } })),
+  });
+}
+
 /** After any write, what the page shows is read again at once (not at the next poll). */
 function useInvalidateAll() {
   const client = useQueryClient();

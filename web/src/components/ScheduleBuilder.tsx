@@ -1,9 +1,10 @@
 // The schedule builder: every kind the API knows (cron with a zone, presets, interval, once,
 // manual, an EventBridge expression) plus start/end bounds, with the API's own description and next
 // occurrences as you type. A schedule's DST policy is kept as it was (the CLI and the API set it).
-import { useEffect, useId, useMemo, useState } from "react";
+// "Say when" reads a schedule from words (POST /v1/schedules/parse) and fills the builder with it.
+import { useEffect, useId, useMemo, useState, type KeyboardEvent } from "react";
 import { ApiError, type Schedule } from "../api/client";
-import { useSchedulePreview } from "../api/queries";
+import { useParseSchedule, useSchedulePreview } from "../api/queries";
 import { formatTime } from "../lib/format";
 
 export type ScheduleKind = Schedule["type"];
@@ -147,7 +148,17 @@ function offsetsIn(zone: string, occurrences: string[]): string[] {
 
 function inZone(iso: string, zone: string): string {
   try {
-    return new Date(iso).toLocaleString(undefined, { timeZone: zone, dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+    // Spelled out: dateStyle/timeStyle cannot be combined with timeZoneName (a TypeError, which
+    // would fall back to the browser's own zone below).
+    return new Date(iso).toLocaleString(undefined, {
+      timeZone: zone,
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZoneName: "short",
+    });
   } catch {
     return formatTime(iso);
   }
@@ -178,6 +189,7 @@ export function ScheduleBuilder({ draft, onChange, errors }: Props) {
   return (
     <fieldset className="schedule-builder">
       <legend>Schedule</legend>
+      <SayWhen zone={zone} onSchedule={(parsed) => onChange(draftOf(parsed))} />
       <div className="kinds" role="radiogroup" aria-label="Kind of schedule">
         {KINDS.map((kind) => (
           <label key={kind.value} className={draft.type === kind.value ? "kind selected" : "kind"}>
@@ -356,6 +368,75 @@ export function ScheduleBuilder({ draft, onChange, errors }: Props) {
         )}
       </section>
     </fieldset>
+  );
+}
+
+/** A phrase in words, read by the API into a schedule; what it cannot read comes back with phrases it can. */
+function SayWhen({ zone, onSchedule }: { zone: string; onSchedule: (schedule: Schedule) => void }) {
+  const id = useId();
+  const [text, setText] = useState("");
+  const parse = useParseSchedule();
+  const refusal = parse.error instanceof ApiError ? parse.error : null;
+  const reason = refusal?.fieldErrors["text"] ?? refusal?.fieldErrors["timezone"] ?? parse.error?.message;
+  const suggestions = refusal?.problem.suggestions ?? [];
+
+  const read = (phrase: string) => {
+    if (!phrase.trim()) return;
+    parse.mutate({ text: phrase.trim(), timezone: zone }, { onSuccess: (answer) => onSchedule(answer.schedule as Schedule) });
+  };
+  // Enter in the field reads it without submitting the task form around it.
+  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      read(text);
+    }
+  };
+
+  return (
+    <div className="say-when">
+      <label htmlFor={`${id}-words`}>
+        Say when
+      </label>
+      <div className="field-row">
+        <input
+          id={`${id}-words`}
+          value={text}
+          maxLength={200}
+          placeholder="every weekday at 9am"
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={onKeyDown}
+          aria-invalid={Boolean(reason)}
+          aria-describedby={`${id}-words-error`}
+          autoComplete="off"
+        />
+        <button type="button" onClick={() => read(text)} disabled={parse.isPending || !text.trim()}>
+          Use
+        </button>
+      </div>
+      <FieldError id={`${id}-words-error`} message={parse.isError ? reason : undefined} />
+      {parse.isSuccess && (
+        <p className="muted" data-testid="words-result">
+          Read as: {parse.data.description}
+        </p>
+      )}
+      {suggestions.length > 0 && (
+        <div className="chips" aria-label="Phrases it understands">
+          {suggestions.map((phrase) => (
+            <button
+              type="button"
+              key={phrase}
+              className="chip"
+              onClick={() => {
+                setText(phrase);
+                read(phrase);
+              }}
+            >
+              {phrase}
+            </button>
+          ))}
+        </div>
+      )}
+    </div>
   );
 }
 

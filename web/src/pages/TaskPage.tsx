@@ -262,6 +262,9 @@ const ACTION_LABELS: Record<HistoryEntry["action"], string> = {
   run_cancelled: "Run cancelled",
   auto_paused: "Paused after failures",
   budget_paused: "Paused by its budget",
+  trigger_created: "Webhook trigger added",
+  trigger_rotated: "Webhook secret rotated",
+  trigger_deleted: "Webhook trigger deleted",
 };
 
 /** A before/after value as text: JSON for anything but a plain string. Rendered as a text node. */
