@@ -398,6 +398,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "stale. 409: the task is paused. 413: a body over 64 KiB. 429: over 60 deliveries a minute "
         "(Retry-After).",
         raises=(errors.Unauthorized, errors.Conflict, errors.TooLarge, errors.RateLimited, errors.Gone),
+        also={404: "No route: the path holds characters no trigger id has"},
         headers={200: ("Location",), 202: ("Location",)},
         public=True,
     ),

@@ -31,11 +31,13 @@ def test_a_weekday_rule_comes_back_with_its_description_and_next_times(pinned: A
             "type": "cron",
             "expression": "0 9 * * 1-5",
             "timezone": "Europe/Berlin",
+            "dst": None,
             "start_at": None,
             "end_at": None,
         },
         "description": "At 09:00, Monday through Friday (Europe/Berlin)",
         "occurrences": ["2026-12-09T08:00:00Z", "2026-12-10T08:00:00Z", "2026-12-11T08:00:00Z"],
+        "dst_changes": [],
     }
 
 

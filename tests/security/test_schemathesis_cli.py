@@ -63,6 +63,10 @@ def test_schemathesis_cli_with_every_check_finds_nothing(api_stack: LocalStack, 
         os.environ.get("FUZZ_SEED", "1"),
         "--workers",
         "2",
+        # A connector test connects to the URL the generated connector names, for up to its own
+        # 10 s timeout (a name this sandbox cannot resolve): the default 10 s cut it off first.
+        "--request-timeout",
+        "30",
         "--report",
         "junit",
         "--report-dir",
