@@ -77,7 +77,7 @@ deploy-web: web  ## publish web/dist to a deployed stack (after sam deploy): mak
 
 test: install sam-cli checkov openapi-lint-tools web chromium  ## install everything and run the whole suite (what CI runs)
 	$(MAKE) --no-print-directory lint
-	SAM_CLI=$(CURDIR)/$(SAM) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest -q -n 2 --dist loadfile
+	SAM_CLI=$(CURDIR)/$(SAM) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 test-long: install  ## the long variants: full concurrency mix, a bigger fuzz run, a longer load test
 	CONCURRENCY_SCALE=4 FUZZ_EXAMPLES=500 LOAD_SECONDS=60 LOAD_USERS=16 $(BIN)/python -m pytest -q \
