@@ -168,7 +168,7 @@ def exists(wall_time: datetime, zone: ZoneInfo) -> bool:
 
 def oracle(spec: Cron, zone: ZoneInfo, after: datetime, until: datetime, *, repeat: bool = False) -> list[datetime]:
     """Brute force over every wall-clock minute: each matching local time at its fold=0
-    instant, and with `repeat` a repeated one at its fold=1 instant too."""
+    instant, and with `repeat` a repeated one (one that exists twice) at its fold=1 instant too."""
     start = wall(after, zone).replace(second=0) - WALL_MARGIN
     stop = wall(until, zone) + WALL_MARGIN
     found: set[datetime] = set()
@@ -176,8 +176,11 @@ def oracle(spec: Cron, zone: ZoneInfo, after: datetime, until: datetime, *, repe
     while minute <= stop:
         if spec.matches(minute):
             instants = {first_instant(minute, zone)}
-            if repeat:
-                instants.add(minute.replace(tzinfo=zone, fold=1).astimezone(UTC))
+            second = minute.replace(tzinfo=zone, fold=1).astimezone(UTC)
+            # fold=1 names a second instant only for a repeated time: for a time in a spring gap
+            # it is the post-change offset's reading, an instant before the gap (not a repeat).
+            if repeat and wall(second, zone) == minute:
+                instants.add(second)
             found.update(instant for instant in instants if after < instant <= until)
         minute += MINUTE
     return sorted(found)
