@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from agentcron.budgets import RunBudget
 from agentcron.models import QuestionKind, Run, RunStatus, Task, Usage
 from agentcron.observability import tracer
-from agentcron.structured_results import FINAL_RESULT, final_result_tool, result_errors, schema_errors
+from agentcron.structured_results import FINAL_RESULT, final_result_tool, result_errors, schema_errors, text_at
 from agentcron.tools_catalog import TOOLS, ToolSpec
 
 if TYPE_CHECKING:
@@ -55,8 +55,8 @@ def render_prompt(
     and {{event}} / {{event.field}} from the webhook delivery that started the run (empty
     for other runs)."""
     values = {**defaults, **overrides}
-    template = _LAST_RESULT.sub(lambda match: _field_of(last_result, match[1]), template)
-    template = _EVENT.sub(lambda match: _field_of(event, match[1]) if match[1] else _whole(event), template)
+    template = _LAST_RESULT.sub(lambda match: text_at(last_result, _path(match[1])), template)
+    template = _EVENT.sub(lambda match: text_at(event, _path(match[1])), template)
     missing = sorted({name for name in _VARIABLE.findall(template) if name not in values})
     if missing:
         raise TemplateError(
@@ -66,17 +66,9 @@ def render_prompt(
     return _VARIABLE.sub(lambda match: values[match[1]], template)
 
 
-def _whole(event: dict[str, Any] | None) -> str:
-    return "" if event is None else json.dumps(event, ensure_ascii=False)
-
-
-def _field_of(result: dict[str, Any] | None, path: str | None) -> str:
-    value: Any = result
-    for name in (path or "").split(".")[1:] if path else []:
-        value = value.get(name) if isinstance(value, dict) else None
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+def _path(dotted: str | None) -> list[str]:
+    """ ".a.b" (what follows `last_result` or `event` in a placeholder) -> ["a", "b"]."""
+    return (dotted or "").split(".")[1:]
 
 
 def task_timezone(task: Task) -> str:

@@ -13,14 +13,14 @@ write that would close a cycle is refused.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from agentcron.ids import chained_run_id
 from agentcron.models import MAX_CHAIN_DEPTH, MAX_VARIABLE_VALUE_CHARS, ChainLink, Run, RunStatus, Task, Trigger
+from agentcron.structured_results import text_at
 
 _RUN_FIELD: Final = re.compile(r"\{\{\s*run\.([a-z_][a-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
 
@@ -36,20 +36,16 @@ def links_after(task: Task, status: RunStatus) -> list[ChainLink]:
 def render_link(template: str, parent: Run) -> str:
     """A link variable with the finished run's fields in it (a field it lacks is empty)."""
 
+    fields = {
+        "output": parent.output,
+        "result": parent.result,
+        "id": parent.id,
+        "status": parent.status.value,
+        "task_id": parent.task_id,
+    }
+
     def field(match: re.Match[str]) -> str:
-        path = match[1].split(".")
-        value: Any = {
-            "output": parent.output,
-            "result": parent.result,
-            "id": parent.id,
-            "status": parent.status.value,
-            "task_id": parent.task_id,
-        }.get(path[0])
-        for name in path[1:]:
-            value = value.get(name) if isinstance(value, dict) else None
-        if value is None:
-            return ""
-        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return text_at(fields, match[1].split("."))
 
     return _RUN_FIELD.sub(field, template)[:MAX_VARIABLE_VALUE_CHARS]
 

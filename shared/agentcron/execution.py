@@ -43,7 +43,7 @@ from agentcron.agent import (
 from agentcron.artifacts import Transcripts
 from agentcron.aws_errors import AWS_ERRORS
 from agentcron.budgets import run_budget
-from agentcron.chains import child_runs
+from agentcron.chains import child_runs, links_after
 from agentcron.connectors.errors import ConnectorError, ConnectorGone
 from agentcron.errors import Conflict, NotFound, QueueUnavailable, StoreUnavailable
 from agentcron.models import (
@@ -545,7 +545,7 @@ class RunExecutor:
         if error is not None:
             fields["error"] = {"type": error[0], "message": error[1][:ERROR_CHARS_STORED]}
         children: list[Run] = []
-        if status in FINAL_STATUSES:
+        if status in FINAL_STATUSES and (attempt.task.report is not None or links_after(attempt.task, status)):
             # The run as it is about to be stored, with its whole output (the item keeps its start).
             ended = Run.model_validate({**run.model_dump(), **fields, "status": status, "output": output})
             if self.reports is not None:

@@ -5,6 +5,7 @@ here, when a task has a schema, and ships with the runner function alone."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from agentcron.tools_catalog import ToolSpec
@@ -51,3 +52,14 @@ def schema_errors(schema: dict[str, Any]) -> list[str]:
     except jsonschema.SchemaError as error:
         return [error.message]
     return []
+
+
+def text_at(value: Any, path: list[str]) -> str:
+    """The JSON value found by following `path` (object keys) from `value`, as prompt text: a
+    string as it is, anything else as JSON, and "" where there is nothing ({{last_result.x}},
+    {{event.a.b}}, a chain's {{run.result.x}})."""
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
